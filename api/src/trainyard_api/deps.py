@@ -1,0 +1,22 @@
+"""FastAPI dependencies: the store and settings created in ``main.lifespan``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from trainyard_api.settings import ApiSettings
+from trainyard_runstore.async_store import AsyncRunStore
+
+
+def get_store(request: Request) -> AsyncRunStore:
+    return request.app.state.store
+
+
+def get_settings(request: Request) -> ApiSettings:
+    return request.app.state.settings
+
+
+StoreDep = Annotated[AsyncRunStore, Depends(get_store)]
+SettingsDep = Annotated[ApiSettings, Depends(get_settings)]

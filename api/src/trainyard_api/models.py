@@ -1,0 +1,88 @@
+"""Response models of the history API (the spec's JSON shapes), built from stored documents.
+
+The stored document schema itself is ``trainyard_runstore.schema``; these are its wire views.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from trainyard_runstore.schema import Checkpoint, RunStats, RunStatus
+
+
+class EpisodePoint(BaseModel):
+    episode: int
+    total_reward: float
+    steps: int
+    win: bool | None = None
+    epsilon: float | None = None
+    timestep: int | None = None
+    time: datetime | None = None
+    total_reward_min: float | None = Field(default=None, description="downsampled points only")
+    total_reward_max: float | None = Field(default=None, description="downsampled points only")
+    count: int | None = Field(default=None, description="episodes merged into this point (downsampled only)")
+
+
+class WinRatePoint(BaseModel):
+    episode: int
+    win_rate: float
+    win_rate_min: float | None = None
+    win_rate_max: float | None = None
+
+
+class RunMetrics(BaseModel):
+    episodes: list[EpisodePoint] = Field(default_factory=list)
+    rolling_win_rate: list[WinRatePoint] = Field(default_factory=list)
+
+
+class DetailMetrics(RunMetrics):
+    downsampled: bool = False
+    resolution: int = Field(default=1, description="episodes per point; 1 when unsampled")
+
+
+class RunSummary(BaseModel):
+    """One row of the run list: the spec's list shape plus a summary of the statistics."""
+
+    id: str
+    run_id: str
+    agent_id: str
+    algorithm: str
+    status: RunStatus
+    start_time: datetime
+    end_time: datetime | None = None
+    duration_seconds: float | None = None
+    summary: RunStats
+    metrics: RunMetrics = Field(description="in lists: only the newest episode and win rate")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> RunSummary:
+        last = doc.get("last_episode")
+        metrics = RunMetrics()
+        if last:
+            metrics.episodes = [EpisodePoint.model_validate(last)]
+            if last.get("win_rate") is not None:
+                metrics.rolling_win_rate = [WinRatePoint(episode=last["episode"], win_rate=last["win_rate"])]
+        return cls(
+            id=str(doc["_id"]), run_id=doc["run_id"], agent_id=doc["agent_id"], algorithm=doc["algorithm"],
+            status=doc["status"], start_time=doc["start_time"], end_time=doc.get("end_time"),
+            duration_seconds=doc.get("duration_seconds"), summary=RunStats.model_validate(doc.get("summary") or {}),
+            metrics=metrics, metadata=doc.get("metadata") or {},
+        )
+
+
+class RunDetail(RunSummary):
+    config: dict[str, Any] = Field(default_factory=dict)
+    checkpoint_paths: list[Checkpoint] = Field(default_factory=list)
+    metrics: DetailMetrics
+
+
+class AgentList(BaseModel):
+    agent_ids: list[str]
+
+
+class ErrorResponse(BaseModel):
+    detail: str

@@ -1,0 +1,27 @@
+"""ApiSettings: the API process's typed configuration (env prefix ``TRAINYARD_API_``).
+
+MongoDB is configured by ``MONGODB_URI``/``MONGODB_DB_NAME`` (trainyard_runstore.settings).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_WEB_DIST = Path(__file__).resolve().parents[3] / "web" / "dist"
+
+
+class ApiSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRAINYARD_API_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    web_dist: Path = Field(default=REPO_WEB_DIST, description="built web UI served at /, if present")
+    request_timeout_ms: int = Field(default=1500, ge=100, description="a request answers 503 after this")
+    stream_poll_seconds: float = Field(default=1.0, gt=0, le=30, description="how often a live stream polls")
+    default_max_points: int = Field(default=2000, ge=10, description="points of a long run's series by default")
+    raw_series_limit: int = Field(default=5000, ge=10, description="runs up to this many episodes come unsampled")
+    checkpoint_root: Path | None = Field(default=None, description="shared volume holding <run_id>/ checkpoints")
+    log_level: str = "info"

@@ -1,0 +1,250 @@
+"""How TrainingRun documents map onto MongoDB: collection names, indexes, field paths, buckets.
+
+Pure functions only (no I/O); ``sync_store`` and ``async_store`` execute what this module builds.
+
+A run can reach 1,000,000 episodes, far past MongoDB's 16 MB document limit, so episodes live in
+*bucket* documents of ``BUCKET_SIZE`` episodes each, and every bucket has a small *stats* document
+with min/max/sum per ``SUB_SIZE`` episodes. The API downsamples a long run from the stats alone.
+Writes replace whole buckets merged by episode number, so replaying an episode never duplicates it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from trainyard_runstore.schema import Episode, RunStats
+
+RUNS = "training_runs"
+BUCKETS = "training_episode_buckets"
+STATS = "training_episode_stats"
+
+BUCKET_SIZE = 1000
+SUB_SIZE = 100
+
+INDEXES: dict[str, list[IndexModel]] = {
+    RUNS: [
+        IndexModel([("run_id", ASCENDING)], unique=True, name="run_id_unique"),
+        IndexModel([("start_time", DESCENDING)], name="start_time"),
+        IndexModel([("agent_id", ASCENDING), ("start_time", DESCENDING)], name="agent_start"),
+        IndexModel([("status", ASCENDING), ("start_time", DESCENDING)], name="status_start"),
+        IndexModel([("algorithm", ASCENDING), ("start_time", DESCENDING)], name="algorithm_start"),
+    ],
+    BUCKETS: [IndexModel([("run_id", ASCENDING), ("bucket", ASCENDING)], unique=True, name="run_bucket")],
+    STATS: [IndexModel([("run_id", ASCENDING), ("bucket", ASCENDING)], unique=True, name="run_bucket")],
+}
+
+# Sortable list columns -> stored field path.
+SORT_FIELDS: dict[str, str] = {
+    "start_time": "start_time",
+    "end_time": "end_time",
+    "duration": "duration_seconds",
+    "episodes": "summary.episodes",
+    "final_metric": "summary.final_metric",
+    "mean_reward": "summary.mean_reward",
+    "agent_id": "agent_id",
+    "algorithm": "algorithm",
+    "status": "status",
+    "run_id": "run_id",
+}
+
+
+def bucket_of(episode: int) -> int:
+    return (episode - 1) // BUCKET_SIZE
+
+
+def bucket_key(run_id: str, bucket: int) -> dict[str, Any]:
+    return {"run_id": run_id, "bucket": bucket}
+
+
+def episode_to_doc(ep: Episode) -> dict[str, Any]:
+    return ep.model_dump(exclude_none=True)
+
+
+# ---------------------------------------------------------------- per-bucket statistics
+
+
+@dataclass
+class SubStats:
+    """Aggregates of up to SUB_SIZE consecutive episodes; combinable exactly."""
+
+    first: int
+    last: int
+    count: int = 0
+    reward_sum: float = 0.0
+    reward_min: float = float("inf")
+    reward_max: float = float("-inf")
+    steps_sum: int = 0
+    wins: int = 0
+    timestep_last: int | None = None
+    wr_sum: float = 0.0
+    wr_count: int = 0
+    wr_min: float | None = None
+    wr_max: float | None = None
+    wr_last: float | None = None
+
+    def add(self, ep: Episode) -> None:
+        self.first = min(self.first, ep.episode)
+        self.last = max(self.last, ep.episode)
+        self.count += 1
+        self.reward_sum += ep.total_reward
+        self.reward_min = min(self.reward_min, ep.total_reward)
+        self.reward_max = max(self.reward_max, ep.total_reward)
+        self.steps_sum += ep.steps
+        self.wins += 1 if ep.win else 0
+        if ep.timestep is not None:
+            self.timestep_last = ep.timestep
+        if ep.win_rate is not None:
+            self.wr_sum += ep.win_rate
+            self.wr_count += 1
+            self.wr_min = ep.win_rate if self.wr_min is None else min(self.wr_min, ep.win_rate)
+            self.wr_max = ep.win_rate if self.wr_max is None else max(self.wr_max, ep.win_rate)
+            self.wr_last = ep.win_rate
+
+    def merge(self, other: SubStats) -> None:
+        self.first = min(self.first, other.first)
+        self.last = max(self.last, other.last)
+        self.count += other.count
+        self.reward_sum += other.reward_sum
+        self.reward_min = min(self.reward_min, other.reward_min)
+        self.reward_max = max(self.reward_max, other.reward_max)
+        self.steps_sum += other.steps_sum
+        self.wins += other.wins
+        self.timestep_last = other.timestep_last if other.timestep_last is not None else self.timestep_last
+        self.wr_sum += other.wr_sum
+        self.wr_count += other.wr_count
+        for name, pick in (("wr_min", min), ("wr_max", max)):
+            a, b = getattr(self, name), getattr(other, name)
+            setattr(self, name, b if a is None else a if b is None else pick(a, b))
+        self.wr_last = other.wr_last if other.wr_last is not None else self.wr_last
+
+    def to_doc(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> SubStats:
+        return cls(**{k: doc[k] for k in cls.__dataclass_fields__ if k in doc})
+
+
+def sub_stats(episodes: Iterable[Episode]) -> list[SubStats]:
+    """Group sorted episodes into SUB_SIZE-aligned sub-buckets."""
+    subs: dict[int, SubStats] = {}
+    for ep in episodes:
+        k = (ep.episode - 1) // SUB_SIZE
+        sub = subs.setdefault(k, SubStats(first=ep.episode, last=ep.episode))
+        sub.add(ep)
+    return [subs[k] for k in sorted(subs)]
+
+
+def merge_episodes(existing: Iterable[Episode], new: Iterable[Episode]) -> list[Episode]:
+    """Merge by episode number (a replayed episode replaces itself), sorted."""
+    by_number = {ep.episode: ep for ep in existing}
+    for ep in new:
+        by_number[ep.episode] = ep
+    return [by_number[n] for n in sorted(by_number)]
+
+
+def bucket_docs(run_id: str, bucket: int, episodes: list[Episode]) -> tuple[dict, dict]:
+    """The bucket document and its stats document for a bucket's complete, sorted episodes."""
+    bucket_doc = {
+        **bucket_key(run_id, bucket),
+        "first_episode": episodes[0].episode,
+        "last_episode": episodes[-1].episode,
+        "count": len(episodes),
+        "episodes": [episode_to_doc(ep) for ep in episodes],
+    }
+    stats_doc = {
+        **bucket_key(run_id, bucket),
+        "first_episode": episodes[0].episode,
+        "last_episode": episodes[-1].episode,
+        "subs": [s.to_doc() for s in sub_stats(episodes)],
+    }
+    return bucket_doc, stats_doc
+
+
+def summarize(subs: Iterable[SubStats], last: Episode | None) -> RunStats:
+    """Run-level summary from every sub-bucket of the run plus its newest episode."""
+    total: SubStats | None = None
+    for s in subs:
+        if total is None:
+            total = SubStats(first=s.first, last=s.last)
+        total.merge(s)
+    if total is None or total.count == 0:
+        return RunStats()
+    final_wr = last.win_rate if last is not None else total.wr_last
+    mean = total.reward_sum / total.count
+    return RunStats(
+        episodes=total.count,
+        timesteps=total.timestep_last or 0,
+        reward_sum=total.reward_sum,
+        mean_reward=mean,
+        max_reward=total.reward_max,
+        min_reward=total.reward_min,
+        last_reward=last.total_reward if last is not None else None,
+        final_win_rate=final_wr,
+        wins=total.wins,
+        final_metric=final_wr if final_wr is not None else mean,
+        last_episode=total.last,
+    )
+
+
+# ---------------------------------------------------------------- queries
+
+
+def list_filter(
+    *,
+    agent_id: str | None = None,
+    status: str | None = None,
+    algorithm: str | None = None,
+    q: str | None = None,
+    started_after: Any = None,
+    started_before: Any = None,
+) -> dict[str, Any]:
+    import re
+
+    flt: dict[str, Any] = {}
+    if agent_id:
+        flt["agent_id"] = agent_id
+    if status:
+        flt["status"] = status
+    if algorithm:
+        flt["algorithm"] = algorithm
+    if q:
+        pattern = {"$regex": re.escape(q), "$options": "i"}
+        flt["$or"] = [{"run_id": pattern}, {"agent_id": pattern}]
+    if started_after is not None or started_before is not None:
+        rng: dict[str, Any] = {}
+        if started_after is not None:
+            rng["$gte"] = started_after
+        if started_before is not None:
+            rng["$lte"] = started_before
+        flt["start_time"] = rng
+    return flt
+
+
+def list_sort(sort: str) -> list[tuple[str, int]]:
+    """``-start_time`` -> [("start_time", -1), ("run_id", -1)]; unknown names raise ValueError."""
+    direction = DESCENDING if sort.startswith("-") else ASCENDING
+    name = sort.lstrip("-")
+    if name not in SORT_FIELDS:
+        raise ValueError(f"unknown sort field {name!r}; use one of {', '.join(sorted(SORT_FIELDS))}")
+    keys = [(SORT_FIELDS[name], direction)]
+    if name != "run_id":
+        keys.append(("_id", direction))  # stable order for equal values
+    return keys
+
+
+# Everything but the (large, bucketed) episode data; used by list and detail reads.
+RUN_PROJECTION = {"_id": 1, "run_id": 1, "agent_id": 1, "algorithm": 1, "status": 1, "start_time": 1,
+                  "end_time": 1, "duration_seconds": 1, "summary": 1, "last_episode": 1, "metadata": 1}
+
+
+def episode_range_filter(run_id: str, first: int, last: int | None) -> dict[str, Any]:
+    """Buckets that can hold episodes in [first, last]."""
+    flt: dict[str, Any] = {"run_id": run_id, "bucket": {"$gte": bucket_of(max(first, 1))}}
+    if last is not None:
+        flt["bucket"]["$lte"] = bucket_of(max(last, 1))
+    return flt

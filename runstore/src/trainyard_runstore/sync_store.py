@@ -1,0 +1,212 @@
+"""Synchronous MongoDB access for writers: the trainer's run logger, replay, and the operator.
+
+Holds a ``RunWriter`` per run: it keeps the run's per-bucket statistics in memory so that every
+write replaces whole documents with absolute values, which makes writes idempotent (a replayed
+episode overwrites itself). One writer per run at a time; layout decisions live in ``layout``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from pymongo import MongoClient, ReplaceOne
+
+from trainyard_runstore import layout
+from trainyard_runstore.layout import SubStats
+from trainyard_runstore.schema import Checkpoint, Episode, ErrorInfo, RunRecord, RunStatus, utcnow
+from trainyard_runstore.settings import MongoSettings
+
+log = logging.getLogger(__name__)
+
+
+class RunStore:
+    """A pymongo client bound to the Trainyard database."""
+
+    def __init__(self, settings: MongoSettings | None = None, client: MongoClient | None = None):
+        self.settings = settings or MongoSettings()
+        self.client = client or MongoClient(self.settings.uri, **self.settings.client_kwargs())
+        self.db = self.client[self.settings.db_name]
+        self._indexes_ready = False
+
+    def close(self) -> None:
+        self.client.close()
+
+    def ping(self) -> None:
+        self.client.admin.command("ping")
+
+    def ensure_indexes(self) -> None:
+        # One index per command: FerretDB v1.24 drops the connection when a multi-index
+        # createIndexes repeats indexes that already exist.
+        if self._indexes_ready:
+            return
+        for name, indexes in layout.INDEXES.items():
+            for index in indexes:
+                self.db[name].create_indexes([index])
+        self._indexes_ready = True
+
+    # ------------------------------------------------------------ runs
+
+    def create_run(self, record: RunRecord) -> dict[str, Any]:
+        """Insert the run, or mark an existing one running again (a resumed attempt).
+
+        Returns the stored document.
+        """
+        self.ensure_indexes()
+        doc = record.model_dump(mode="python")
+        doc["status"] = record.status.value
+        on_insert = {k: v for k, v in doc.items() if k not in {"status", "end_time", "duration_seconds"}}
+        self.db[layout.RUNS].update_one(
+            {"run_id": record.run_id},
+            {"$setOnInsert": on_insert,
+             "$set": {"status": RunStatus.RUNNING.value, "end_time": None, "duration_seconds": None}},
+            upsert=True,
+        )
+        return self.get_run(record.run_id)
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        return self.db[layout.RUNS].find_one({"run_id": run_id})
+
+    def set_metadata(self, run_id: str, **fields: Any) -> None:
+        self.db[layout.RUNS].update_one(
+            {"run_id": run_id}, {"$set": {f"metadata.{k}": v for k, v in fields.items()}}
+        )
+
+    def set_status(self, run_id: str, status: RunStatus, *, error: ErrorInfo | None = None,
+                   end_time: datetime | None = None) -> None:
+        update: dict[str, Any] = {"status": status.value}
+        if status.is_terminal():
+            run = self.get_run(run_id) or {}
+            end = end_time or utcnow()
+            update["end_time"] = end
+            if run.get("start_time") is not None:
+                update["duration_seconds"] = (end - run["start_time"]).total_seconds()
+        else:
+            update["end_time"] = None
+            update["duration_seconds"] = None
+        if error is not None:
+            update["metadata.error"] = error.model_dump(mode="python", exclude_none=True)
+        self.db[layout.RUNS].update_one({"run_id": run_id}, {"$set": update})
+
+    def record_failure(self, run: RunRecord, error: ErrorInfo) -> None:
+        """Operator path: the trainer could not record its own death; create the run if it never started."""
+        self.ensure_indexes()
+        doc = run.model_dump(mode="python")
+        doc["status"] = RunStatus.FAILED.value
+        self.db[layout.RUNS].update_one(
+            {"run_id": run.run_id},
+            {"$setOnInsert": {k: v for k, v in doc.items() if k not in {"status", "metadata"}}},
+            upsert=True,
+        )
+        self.set_status(run.run_id, RunStatus.FAILED, error=error)
+
+    def add_attempt(self, run_id: str, attempt: dict[str, Any]) -> None:
+        self.db[layout.RUNS].update_one({"run_id": run_id}, {"$push": {"metadata.attempts": attempt}})
+
+    def writer(self, run_id: str) -> RunWriter:
+        return RunWriter(self, run_id)
+
+    def episodes(self, run_id: str, first: int = 1, last: int | None = None) -> list[Episode]:
+        """All stored episodes in [first, last] (tests, replays, resume)."""
+        out: list[Episode] = []
+        cursor = self.db[layout.BUCKETS].find(layout.episode_range_filter(run_id, first, last)).sort("bucket", 1)
+        for bucket in cursor:
+            for doc in bucket["episodes"]:
+                if doc["episode"] >= first and (last is None or doc["episode"] <= last):
+                    out.append(Episode.model_validate(doc))
+        return out
+
+
+class RunWriter:
+    """Idempotent episode and checkpoint writes for one run."""
+
+    def __init__(self, store: RunStore, run_id: str):
+        self.store = store
+        self.run_id = run_id
+        self._subs: dict[int, list[SubStats]] = {}
+        self._bucket_cache: tuple[int, list[Episode]] | None = None
+        self._last: Episode | None = None
+        self._checkpoints: list[Checkpoint] | None = None
+        self._loaded = False
+
+    def _load(self) -> None:
+        """Read what a previous attempt (or a partial write) left, so summaries stay exact."""
+        if self._loaded:
+            return
+        db = self.store.db
+        for doc in db[layout.STATS].find({"run_id": self.run_id}):
+            self._subs[doc["bucket"]] = [SubStats.from_doc(s) for s in doc["subs"]]
+        run = db[layout.RUNS].find_one({"run_id": self.run_id}, {"last_episode": 1, "checkpoint_paths": 1})
+        if run and run.get("last_episode"):
+            self._last = Episode.model_validate(run["last_episode"])
+        self._checkpoints = [Checkpoint.model_validate(c) for c in (run or {}).get("checkpoint_paths", [])]
+        self._loaded = True
+
+    def last_episode(self) -> Episode | None:
+        self._load()
+        return self._last
+
+    def recent_wins(self, n: int) -> list[bool]:
+        """Win flags of the last ``n`` stored episodes (to continue a rolling window on resume)."""
+        self._load()
+        if self._last is None:
+            return []
+        eps = self.store.episodes(self.run_id, max(1, self._last.episode - n + 1), self._last.episode)
+        return [bool(e.win) for e in eps if e.win is not None][-n:]
+
+    def _bucket_episodes(self, bucket: int) -> list[Episode]:
+        if self._bucket_cache is not None and self._bucket_cache[0] == bucket:
+            return self._bucket_cache[1]
+        doc = self.store.db[layout.BUCKETS].find_one(layout.bucket_key(self.run_id, bucket))
+        return [Episode.model_validate(e) for e in (doc or {}).get("episodes", [])]
+
+    def write_episodes(self, episodes: list[Episode]) -> None:
+        """Upsert episodes (any order, duplicates allowed) and refresh the run summary."""
+        if not episodes:
+            return
+        self._load()
+        by_bucket: dict[int, list[Episode]] = {}
+        for ep in episodes:
+            by_bucket.setdefault(layout.bucket_of(ep.episode), []).append(ep)
+        bucket_ops, stats_ops = [], []
+        merged_by_bucket = {}
+        for bucket, new in sorted(by_bucket.items()):
+            merged = layout.merge_episodes(self._bucket_episodes(bucket), new)
+            merged_by_bucket[bucket] = merged
+            bdoc, sdoc = layout.bucket_docs(self.run_id, bucket, merged)
+            key = layout.bucket_key(self.run_id, bucket)
+            bucket_ops.append(ReplaceOne(key, bdoc, upsert=True))
+            stats_ops.append(ReplaceOne(key, sdoc, upsert=True))
+        db = self.store.db
+        db[layout.BUCKETS].bulk_write(bucket_ops, ordered=True)
+        db[layout.STATS].bulk_write(stats_ops, ordered=True)
+        # Only after both writes succeeded does the in-memory view move on.
+        for bucket, merged in merged_by_bucket.items():
+            self._subs[bucket] = layout.sub_stats(merged)
+        newest = max(merged_by_bucket)
+        self._bucket_cache = (newest, merged_by_bucket[newest])
+        candidate = max(episodes, key=lambda e: e.episode)
+        if self._last is None or candidate.episode >= self._last.episode:
+            self._last = candidate
+        self._write_summary()
+
+    def _write_summary(self) -> None:
+        stats = layout.summarize((s for b in sorted(self._subs) for s in self._subs[b]), self._last)
+        update: dict[str, Any] = {"summary": stats.model_dump()}
+        if self._last is not None:
+            update["last_episode"] = layout.episode_to_doc(self._last)
+        self.store.db[layout.RUNS].update_one({"run_id": self.run_id}, {"$set": update})
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Record a checkpoint once per path (re-recording the same path replaces the entry)."""
+        self._load()
+        assert self._checkpoints is not None
+        kept = [c for c in self._checkpoints if c.path != checkpoint.path]
+        kept.append(checkpoint)
+        kept.sort(key=lambda c: (c.timestep, c.episode))
+        self.store.db[layout.RUNS].update_one(
+            {"run_id": self.run_id},
+            {"$set": {"checkpoint_paths": [c.model_dump(mode="python", exclude_none=True) for c in kept]}},
+        )
+        self._checkpoints = kept

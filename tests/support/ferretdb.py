@@ -1,0 +1,78 @@
+"""Start and stop a real FerretDB (SQLite backend) on loopback: the MongoDB of dev mode and tests.
+
+Used by the pytest fixtures in ``tests/conftest.py`` and by ``scripts/dev.py``. ``stop()`` then
+``start()`` keeps the data directory, which is how tests simulate a database outage.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+from tests.support.ports import free_port, wait_for_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def ferretdb_binary() -> str:
+    """Build (once, cached by version) or find the FerretDB binary."""
+    explicit = os.environ.get("TRAINYARD_FERRETDB")
+    if explicit:
+        return explicit
+    out = subprocess.run([str(REPO / "scripts" / "build-ferretdb.sh")], check=True,
+                         capture_output=True, text=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+class FerretDB:
+    def __init__(self, data_dir: Path, port: int | None = None, binary: str | None = None):
+        self.data_dir = Path(data_dir)
+        self.port = port or free_port()
+        self.binary = binary or ferretdb_binary()
+        self.proc: subprocess.Popen | None = None
+        self.log_path = self.data_dir / "ferretdb.log"
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/"
+
+    def start(self) -> FerretDB:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            self.binary,
+            "--handler=sqlite",
+            f"--sqlite-url=file:{self.data_dir}/",
+            f"--listen-addr=127.0.0.1:{self.port}",
+            f"--state-dir={self.data_dir}",
+            "--telemetry=disable",
+            "--debug-addr=-",
+            "--log-level=warn",
+        ]
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child's lifetime
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_for_port(self.port)
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(f"FerretDB did not start; see {self.log_path}") from None
+        return self
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+
+    def __enter__(self) -> FerretDB:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

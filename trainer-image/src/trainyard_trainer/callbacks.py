@@ -1,0 +1,175 @@
+"""SB3 callbacks: every side effect of training lives here, the training loop stays pure.
+
+``RunLoggerCallback`` feeds finished episodes to the ``TrainingRunLogger`` (MongoDB) and the
+Prometheus metrics; ``DiagnosticsCallback`` exports PPO losses, entropy, legal-action share and
+invalid actions; ``CheckpointCallback`` saves every K timesteps; ``StopOnSignal`` ends ``learn``
+when SIGTERM/SIGINT arrived. Wired together by ``train``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+
+from trainyard_trainer import checkpoints
+from trainyard_trainer.metrics import TrainerMetrics
+from trainyard_trainer.run_logger import TrainingRunLogger
+
+
+class RunLoggerCallback(BaseCallback):
+    def __init__(self, run_logger: TrainingRunLogger, metrics: TrainerMetrics, window: int = 100):
+        super().__init__()
+        self.run_logger = run_logger
+        self.metrics = metrics
+        self.episodes_seen = 0
+        self._rewards: deque[float] = deque(maxlen=window)
+
+    def _on_step(self) -> bool:
+        n_envs = len(self.locals["infos"])
+        self.metrics.timesteps.inc(n_envs)
+        for info in self.locals["infos"]:
+            ep = info.get("episode")
+            if ep is None:
+                continue
+            logged = self.run_logger.log_episode(ep["r"], ep["l"], win=info.get("win"),
+                                                 timestep=self.num_timesteps)
+            self.episodes_seen += 1
+            self._rewards.append(float(ep["r"]))
+            self.metrics.episodes.inc()
+            self.metrics.episode_reward.set(ep["r"])
+            self.metrics.episode_reward_mean.set(sum(self._rewards) / len(self._rewards))
+            if logged.win_rate is not None:
+                self.metrics.win_rate.set(logged.win_rate)
+        return True
+
+    def _on_rollout_end(self) -> None:
+        self.metrics.buffered.set(self.run_logger.buffered)
+        self.metrics.spilled.set(self.run_logger.spilled)
+        self.metrics.db_up.set(1 if self.run_logger.db_ok else 0)
+
+
+# SB3 logger keys of the last PPO update -> (metric, label)
+_LOSSES = {"train/policy_gradient_loss": "policy_gradient", "train/value_loss": "value",
+           "train/loss": "total", "train/entropy_loss": "entropy"}
+
+
+class DiagnosticsCallback(BaseCallback):
+    def __init__(self, metrics: TrainerMetrics):
+        super().__init__()
+        self.metrics = metrics
+        self.invalid_actions = 0
+        self._legal_sum = 0.0
+        self._legal_n = 0
+        self._t0 = time.monotonic()
+        self._steps0 = 0
+
+    def _on_rollout_start(self) -> None:
+        values = self.model.logger.name_to_value  # the previous update's values, before they are dumped
+        for key, kind in _LOSSES.items():
+            if key in values:
+                self.metrics.loss(kind, float(values[key]))
+        if "train/entropy_loss" in values:
+            self.metrics.entropy.set(-float(values["train/entropy_loss"]))
+        if "train/approx_kl" in values:
+            self.metrics.approx_kl.set(float(values["train/approx_kl"]))
+        if "train/clip_fraction" in values:
+            self.metrics.clip_fraction.set(float(values["train/clip_fraction"]))
+        self._legal_sum, self._legal_n = 0.0, 0
+
+    def _on_step(self) -> bool:
+        masks = self.locals.get("action_masks")
+        actions = self.locals.get("actions")
+        if masks is not None and actions is not None:
+            masks = np.asarray(masks).reshape(len(actions), -1)
+            self._legal_sum += float(masks.mean())
+            self._legal_n += 1
+            chosen = masks[np.arange(len(actions)), np.asarray(actions).reshape(-1)]
+            bad = int((~chosen.astype(bool)).sum())
+            if bad:
+                self.invalid_actions += bad
+                self.metrics.invalid_actions.inc(bad)
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if self._legal_n:
+            self.metrics.legal_actions.set(self._legal_sum / self._legal_n)
+        now = time.monotonic()
+        if now > self._t0:
+            self.metrics.steps_per_second.set((self.num_timesteps - self._steps0) / (now - self._t0))
+        self._t0, self._steps0 = now, self.num_timesteps
+
+
+class CheckpointCallback(BaseCallback):
+    def __init__(self, every: int, directory: Path, run_logger: TrainingRunLogger, metrics: TrainerMetrics):
+        super().__init__()
+        self.every = every
+        self.directory = directory
+        self.run_logger = run_logger
+        self.metrics = metrics
+        self._next = None
+
+    def _on_training_start(self) -> None:
+        self._next = (self.num_timesteps // self.every + 1) * self.every
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self._next:
+            self.save()
+            self._next = (self.num_timesteps // self.every + 1) * self.every
+        return True
+
+    def save(self, tag: str | None = None) -> checkpoints.SavedCheckpoint:
+        episode = self.run_logger.next_episode - 1
+        saved = checkpoints.save(self.model, self.directory, timestep=self.num_timesteps, episode=episode, tag=tag)
+        self.run_logger.log_checkpoint(str(saved.path), timestep=saved.timestep, episode=episode)
+        self.metrics.checkpoints.inc()
+        return saved
+
+
+class StopOnSignal(BaseCallback):
+    """Ends ``learn`` at the next step once ``stop`` is set (by the SIGTERM/SIGINT handler)."""
+
+    def __init__(self, stop: threading.Event):
+        super().__init__()
+        self.stop = stop
+
+    def _on_step(self) -> bool:
+        return not self.stop.is_set()
+
+
+class ProgressCallback(BaseCallback):
+    """A log line every ``interval`` seconds: progress that reads well in ``kubectl logs`` too."""
+
+    def __init__(self, total: int, run_logger: TrainingRunLogger, interval: float = 5.0):
+        super().__init__()
+        self.total = total
+        self.run_logger = run_logger
+        self.interval = interval
+        self._last = 0.0
+        self._t0 = 0.0
+        self._start_steps = 0
+
+    def _on_training_start(self) -> None:
+        self._t0 = self._last = time.monotonic()
+        self._start_steps = self.num_timesteps
+
+    def _on_step(self) -> bool:
+        now = time.monotonic()
+        if now - self._last >= self.interval:
+            self._last = now
+            done = self.num_timesteps - self._start_steps
+            rate = done / max(now - self._t0, 1e-9)
+            left = max(self.total - self.num_timesteps, 0)
+            self.logger.record("trainyard/steps_per_second", rate)
+            logging.getLogger("trainyard_trainer").info(
+                "timesteps %d/%d (%.0f%%)  episodes %d  %.0f steps/s  eta %.0fs%s",
+                self.num_timesteps, self.total, 100 * self.num_timesteps / self.total,
+                self.run_logger.next_episode - 1, rate, left / rate if rate else 0,
+                "" if self.run_logger.db_ok else "  [MongoDB unreachable: buffering]",
+            )
+        return True

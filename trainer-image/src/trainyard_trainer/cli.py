@@ -1,0 +1,94 @@
+"""``trainyard-train``: argument parsing for training, ``replay FILE`` and friends.
+
+Turns flags into ``TrainerSettings`` (``settings``); a bad configuration exits 2 before
+anything is written anywhere. Training itself is ``train.run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from trainyard_trainer.settings import ConfigError, load_settings
+
+log = logging.getLogger("trainyard_trainer")
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
+
+
+def _train_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mode", choices=["smoke", "full"], help="smoke: a short run to check the setup")
+    parser.add_argument("--total-timesteps", type=int, help="environment steps to train for")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--agent-id")
+    parser.add_argument("--run-id", help="default: a new UUID; reuse one to resume a run")
+    parser.add_argument("--config", type=Path, help="YAML/JSON file of settings (flags win over it)")
+    parser.add_argument("--checkpoint-dir", type=Path, help="checkpoints go to <dir>/<run_id>/")
+    parser.add_argument("--checkpoint-every", type=int, help="timesteps between checkpoints")
+    parser.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port (0: off)")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--n-envs", type=int, help="parallel environments (subprocess workers when > 1)")
+    parser.add_argument("--env-id", help="gymnasium id, default trainyard/BlokusDuo-v0")
+    parser.add_argument("--opponent", help="random | greedy | self-play")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trainyard-train",
+        description="Train MaskablePPO on Blokus and record the run in MongoDB (MONGODB_URI, MONGODB_DB_NAME).",
+    )
+    _train_parser(parser)
+    sub = parser.add_subparsers(dest="command")
+    replay = sub.add_parser("replay", help="write a spill file (episodes.spill.jsonl) into MongoDB")
+    replay.add_argument("file", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    if args.command == "replay":
+        return _replay(args.file)
+    cli = {k: v for k, v in vars(args).items() if k not in {"command", "config", "file"}}
+    try:
+        settings = load_settings(cli, args.config)
+        _check_env(settings.env_id)
+    except ConfigError as err:
+        print(f"trainyard-train: {err}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+
+    from trainyard_trainer import train  # torch is imported only once the config is known to be good
+
+    return train.run(settings)
+
+
+def _check_env(env_id: str) -> None:
+    import gymnasium as gym
+
+    import trainyard_trainer.envs  # noqa: F401 - registers trainyard/*
+
+    try:
+        gym.spec(env_id)
+    except Exception as exc:  # noqa: BLE001 - gymnasium raises several kinds for unknown ids
+        known = ", ".join(k for k in gym.registry if k.startswith("trainyard/"))
+        raise ConfigError(f"env_id: unknown environment {env_id!r} ({exc}); known: {known}") from None
+
+
+def _replay(path: Path) -> int:
+    from trainyard_runstore.sync_store import RunStore
+    from trainyard_trainer import spill
+
+    if not path.exists():
+        print(f"trainyard-train replay: {path} does not exist", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    store = RunStore()
+    try:
+        run_id, n = spill.replay_file(store, path)
+    finally:
+        store.close()
+    done = path.with_name(path.name + ".replayed")
+    path.rename(done)
+    log.info("replayed %d episodes of run %s from %s (kept as %s)", n, run_id, path, done.name)
+    return EXIT_OK

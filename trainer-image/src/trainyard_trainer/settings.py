@@ -1,0 +1,122 @@
+"""TrainerSettings: the operator↔trainer contract, one typed object (env prefix ``TRAINER_``).
+
+Sources, highest first: command-line flags, the ``--config`` file (YAML or JSON), ``TRAINER_*``
+environment variables, then the mode's defaults. The operator's Job builder sets exactly these
+variables (nested models as JSON, e.g. ``TRAINER_HYPERPARAMETERS='{"learning_rate": 1e-4}'``).
+MongoDB settings are separate (``MONGODB_URI``/``MONGODB_DB_NAME``, see trainyard_runstore).
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Mode(enum.StrEnum):
+    SMOKE = "smoke"
+    FULL = "full"
+
+
+SMOKE_DEFAULTS = {"total_timesteps": 2048, "checkpoint_every": 1024, "n_steps": 256, "batch_size": 64, "n_epochs": 2}
+FULL_DEFAULTS = {"total_timesteps": 1_000_000, "checkpoint_every": 50_000, "n_steps": 2048, "batch_size": 256,
+                 "n_epochs": 10}
+
+
+class PPOHyperparameters(BaseModel):
+    """MaskablePPO arguments; ``None`` means "the mode's default"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    learning_rate: float = Field(default=3e-4, gt=0, le=1)
+    n_steps: int | None = Field(default=None, ge=8, description="rollout length per environment")
+    batch_size: int | None = Field(default=None, ge=2)
+    n_epochs: int | None = Field(default=None, ge=1, le=100)
+    gamma: float = Field(default=0.99, gt=0, le=1)
+    gae_lambda: float = Field(default=0.95, gt=0, le=1)
+    clip_range: float = Field(default=0.2, gt=0, le=1)
+    ent_coef: float = Field(default=0.01, ge=0)
+    vf_coef: float = Field(default=0.5, ge=0)
+    max_grad_norm: float = Field(default=0.5, gt=0)
+
+
+class TrainerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRAINER_", extra="forbid", validate_default=True)
+
+    mode: Mode = Mode.SMOKE
+    total_timesteps: int | None = Field(default=None, gt=0, description="default: 2048 smoke, 1e6 full")
+    seed: int = Field(default=0, ge=0)
+    agent_id: str = Field(default="ppo_agent", min_length=1, max_length=128)
+    run_id: str | None = Field(default=None, min_length=1, max_length=128, description="default: a new UUID")
+    algorithm: Literal["MaskablePPO"] = "MaskablePPO"
+    env_id: str = "trainyard/BlokusDuo-v0"
+    opponent: str = Field(default="random", description="random | greedy | self-play")
+    checkpoint_dir: Path = Path("checkpoints")
+    checkpoint_every: int | None = Field(default=None, gt=0, description="timesteps between checkpoints")
+    metrics_port: int = Field(default=0, ge=0, le=65535, description="0 disables the Prometheus endpoint")
+    metrics_addr: str = Field(default="127.0.0.1", description="0.0.0.0 inside a pod so Prometheus can scrape")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    n_envs: int = Field(default=1, ge=1, le=256)
+    win_window: int = Field(default=100, ge=1, description="episodes in the rolling win rate")
+    log_buffer_size: int = Field(default=10_000, ge=1, description="episodes held in memory while MongoDB is down")
+    log_flush_interval: float = Field(default=0.5, gt=0, le=60)
+    attempt: int = Field(default=1, ge=1, description="which try of the run this is (set by the operator)")
+    tensorboard: bool = True
+    hyperparameters: PPOHyperparameters = Field(default_factory=PPOHyperparameters)
+
+    @model_validator(mode="after")
+    def _mode_defaults(self) -> TrainerSettings:
+        defaults = SMOKE_DEFAULTS if self.mode is Mode.SMOKE else FULL_DEFAULTS
+        if self.total_timesteps is None:
+            self.total_timesteps = defaults["total_timesteps"]
+        if self.checkpoint_every is None:
+            self.checkpoint_every = defaults["checkpoint_every"]
+        hp = self.hyperparameters
+        for name in ("n_steps", "batch_size", "n_epochs"):
+            if getattr(hp, name) is None:
+                setattr(hp, name, defaults[name])
+        return self
+
+    def run_config(self) -> dict[str, Any]:
+        """What the run record stores as ``config`` (the spec's hyperparameters dictionary)."""
+        data = self.model_dump(mode="json", exclude={"run_id", "metrics_port", "metrics_addr", "attempt",
+                                                      "log_buffer_size", "log_flush_interval"})
+        data.update(data.pop("hyperparameters"))
+        return data
+
+
+class ConfigError(ValueError):
+    """A bad configuration; the CLI exits 2 with this message before anything is written."""
+
+
+def _describe(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        field = ".".join(str(p) for p in e["loc"]) or "(config)"
+        got = e.get("input")
+        if e["type"] == "extra_forbidden":
+            lines.append(f"{field}: unknown field; check the spelling (see 'trainyard-train --help')")
+        else:
+            lines.append(f"{field}: {e['msg']} (got {got!r})")
+    return "invalid trainer configuration:\n  " + "\n  ".join(lines)
+
+
+def load_settings(cli: dict[str, Any], config_file: Path | None = None) -> TrainerSettings:
+    data: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            loaded = yaml.safe_load(Path(config_file).read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"--config {config_file}: cannot read it: {exc}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"--config {config_file}: expected a mapping of settings, got {type(loaded).__name__}")
+        data.update(loaded or {})
+    data.update({k: v for k, v in cli.items() if v is not None})
+    try:
+        return TrainerSettings(**data)
+    except ValidationError as err:
+        raise ConfigError(_describe(err)) from None

@@ -1,0 +1,112 @@
+"""The JSONL spill file: run-store operations that could not reach MongoDB, kept in order.
+
+Written by ``run_logger`` when its bounded buffer overflows or when it closes with the database
+still down; drained by the logger when MongoDB returns, or later by ``trainyard-train replay FILE``.
+Each line is one operation: ``{"op": "run"|"episode"|"checkpoint"|"status"|"attempt", ...}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trainyard_runstore.schema import Checkpoint, Episode, ErrorInfo, RunRecord, RunStatus
+from trainyard_runstore.sync_store import RunStore
+
+SPILL_NAME = "episodes.spill.jsonl"
+
+
+@dataclass
+class Op:
+    kind: str
+    payload: Any
+
+    def to_json(self) -> str:
+        if hasattr(self.payload, "model_dump"):
+            body = self.payload.model_dump(mode="json", exclude_none=True)
+        else:
+            body = self.payload
+        return json.dumps({"op": self.kind, "data": body}, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, line: str) -> Op:
+        raw = json.loads(line)
+        kind, data = raw["op"], raw["data"]
+        parsers = {"run": RunRecord.model_validate, "episode": Episode.model_validate,
+                   "checkpoint": Checkpoint.model_validate}
+        return cls(kind, parsers[kind](data) if kind in parsers else data)
+
+
+def append(path: Path, ops: Iterable[Op]) -> int:
+    """Append ops durably; returns how many were written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with open(path, "a", encoding="utf-8") as fh:
+        for op in ops:
+            fh.write(op.to_json() + "\n")
+            n += 1
+        fh.flush()
+        os.fsync(fh.fileno())
+    return n
+
+
+def read(path: Path) -> Iterator[Op]:
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if line:  # a torn last line (crash mid-write) is skipped by json errors below
+                try:
+                    yield Op.from_json(line)
+                except json.JSONDecodeError:
+                    continue
+
+
+def apply(store: RunStore, run_id: str, ops: Iterable[Op], *, replay: bool = False) -> int:
+    """Apply ops in order; consecutive episodes go in one batch. Returns the episode count.
+
+    With ``replay=True`` a run record never resets an existing run's status (the file is history).
+    """
+    writer = store.writer(run_id)
+    batch: list[Episode] = []
+    episodes = 0
+
+    def flush() -> None:
+        nonlocal episodes
+        if batch:
+            writer.write_episodes(batch)
+            episodes += len(batch)
+            batch.clear()
+
+    for op in ops:
+        if op.kind == "episode":
+            batch.append(op.payload)
+            if len(batch) >= 2000:
+                flush()
+            continue
+        flush()
+        if op.kind == "run":
+            if replay and store.get_run(op.payload.run_id) is not None:
+                continue
+            store.create_run(op.payload)
+        elif op.kind == "checkpoint":
+            writer.add_checkpoint(op.payload)
+        elif op.kind == "attempt":
+            store.add_attempt(run_id, op.payload)
+        elif op.kind == "status":
+            error = ErrorInfo.model_validate(op.payload["error"]) if op.payload.get("error") else None
+            store.set_status(run_id, RunStatus(op.payload["status"]), error=error)
+    flush()
+    return episodes
+
+
+def replay_file(store: RunStore, path: Path) -> tuple[str | None, int]:
+    """``trainyard-train replay FILE``: write a spill file's operations; returns (run_id, episodes)."""
+    ops = list(read(path))
+    run_id = next((op.payload.run_id for op in ops if op.kind == "run"), None)
+    if run_id is None:
+        run_id = path.parent.name  # spill files live in <checkpoint-dir>/<run_id>/
+    return run_id, apply(store, run_id, ops, replay=True)
