@@ -1,0 +1,71 @@
+"""Pure layout and downsampling logic (no database)."""
+
+import pytest
+
+from trainyard_runstore import layout, series
+from trainyard_runstore.schema import Episode
+
+pytestmark = pytest.mark.unit
+
+
+def eps(rewards, start=1, win=None):
+    return [Episode(episode=start + i, total_reward=r, steps=1, win=win) for i, r in enumerate(rewards)]
+
+
+def test_merge_replaces_by_episode_number_and_sorts():
+    merged = layout.merge_episodes(eps([1, 2, 3]), [Episode(episode=2, total_reward=20, steps=1),
+                                                      Episode(episode=4, total_reward=4, steps=1)])
+    assert [(e.episode, e.total_reward) for e in merged] == [(1, 1), (2, 20), (3, 3), (4, 4)]
+
+
+def test_summary_is_exact_over_buckets_and_independent_of_grouping():
+    rewards = [float(i % 17) - 5 for i in range(2500)]
+    all_eps = eps(rewards)
+    subs = layout.sub_stats(all_eps)
+    s = layout.summarize(subs, all_eps[-1])
+    assert s.episodes == 2500
+    assert s.mean_reward == pytest.approx(sum(rewards) / 2500)
+    assert (s.max_reward, s.min_reward, s.last_reward) == (11.0, -5.0, rewards[-1])
+    # grouping into buckets of 1000 gives the same subs as one pass
+    by_bucket = [s for b in range(3) for s in layout.sub_stats(all_eps[b * 1000:(b + 1) * 1000])]
+    assert [x.to_doc() for x in by_bucket] == [x.to_doc() for x in subs]
+
+
+def test_final_metric_prefers_win_rate():
+    e = [Episode(episode=1, total_reward=5, steps=1, win=True, win_rate=1.0)]
+    s = layout.summarize(layout.sub_stats(e), e[-1])
+    assert s.final_metric == 1.0 and s.final_win_rate == 1.0 and s.wins == 1
+    e2 = eps([2.0, 4.0])
+    assert layout.summarize(layout.sub_stats(e2), e2[-1]).final_metric == 3.0
+
+
+def test_downsampling_keeps_a_single_spike():
+    rewards = [0.0] * 100_000
+    rewards[54_321] = 1000.0
+    points, _, per = series.downsample_episodes(eps(rewards), 2000)
+    assert len(points) == 2000 and per == 50
+    assert max(p["total_reward_max"] for p in points) == 1000.0
+    spike = next(p for p in points if p["total_reward_max"] == 1000.0)
+    assert spike["episode"] - 50 < 54_322 <= spike["episode"]
+    assert sum(p["count"] for p in points) == 100_000
+
+
+def test_group_stats_merges_exactly():
+    subs = layout.sub_stats(eps([float(i) for i in range(1000)]))  # 10 subs of 100
+    points, _, per = series.group_stats(subs, 3)
+    assert per == 4 and len(points) == 3
+    assert [p["count"] for p in points] == [400, 400, 200]
+    assert points[0]["total_reward"] == pytest.approx(199.5)
+    assert (points[2]["total_reward_min"], points[2]["total_reward_max"]) == (800.0, 999.0)
+
+
+def test_list_sort_rejects_unknown_fields_by_name():
+    assert layout.list_sort("-episodes")[0] == ("summary.episodes", -1)
+    with pytest.raises(ValueError, match="unknown sort field 'bogus'"):
+        layout.list_sort("bogus")
+
+
+def test_list_filter_escapes_search_text():
+    flt = layout.list_filter(q="a.b", status="running")
+    assert flt["status"] == "running"
+    assert flt["$or"][0]["run_id"]["$regex"] == r"a\.b"

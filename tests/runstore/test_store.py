@@ -1,0 +1,67 @@
+"""The sync store against a real FerretDB: idempotent episode writes, summaries, checkpoints, status."""
+
+import pytest
+
+from trainyard_runstore import layout
+from trainyard_runstore.schema import Checkpoint, Episode, ErrorInfo, RunRecord, RunStatus
+
+pytestmark = pytest.mark.mongo
+
+
+def make_eps(first, last, win_every=None):
+    return [Episode(episode=i, total_reward=float(i), steps=i % 7, timestep=i * 10,
+                    win=(i % win_every == 0) if win_every else None) for i in range(first, last + 1)]
+
+
+def test_episodes_across_buckets_written_once_even_when_replayed(store):
+    store.create_run(RunRecord(run_id="r", agent_id="a"))
+    w = store.writer("r")
+    w.write_episodes(make_eps(1, 1500))
+    w.write_episodes(make_eps(900, 2100))  # overlapping replay across a bucket boundary
+    fresh = store.writer("r")  # a new process (replay CLI, resumed pod) sees the same state
+    fresh.write_episodes(make_eps(2000, 2200))
+    stored = store.episodes("r")
+    assert [e.episode for e in stored] == list(range(1, 2201))
+    run = store.get_run("r")
+    assert run["summary"]["episodes"] == 2200
+    assert run["summary"]["max_reward"] == 2200.0
+    assert run["summary"]["mean_reward"] == pytest.approx(sum(range(1, 2201)) / 2200)
+    assert run["last_episode"]["episode"] == 2200
+    assert store.db[layout.BUCKETS].count_documents({"run_id": "r"}) == 3
+
+
+def test_create_run_twice_keeps_start_and_reopens(store):
+    first = store.create_run(RunRecord(run_id="r", agent_id="a", config={"lr": 1}))
+    store.set_status("r", RunStatus.FAILED, error=ErrorInfo(type="X", message="boom"))
+    again = store.create_run(RunRecord(run_id="r", agent_id="a", config={"lr": 2}))
+    assert again["start_time"] == first["start_time"]
+    assert again["config"] == {"lr": 1}
+    assert again["status"] == "running" and again["end_time"] is None
+
+
+def test_status_transitions_set_end_time_and_duration(store):
+    store.create_run(RunRecord(run_id="r", agent_id="a"))
+    store.set_status("r", RunStatus.COMPLETED)
+    run = store.get_run("r")
+    assert run["status"] == "completed" and run["end_time"] >= run["start_time"]
+    assert run["duration_seconds"] >= 0
+
+
+def test_checkpoints_recorded_once_per_path(store):
+    store.create_run(RunRecord(run_id="r", agent_id="a"))
+    w = store.writer("r")
+    w.add_checkpoint(Checkpoint(episode=10, timestep=1000, path="ck/a.zip"))
+    w.add_checkpoint(Checkpoint(episode=20, timestep=2000, path="ck/b.zip"))
+    store.writer("r").add_checkpoint(Checkpoint(episode=20, timestep=2000, path="ck/b.zip"))
+    paths = [(c["episode"], c["timestep"], c["path"]) for c in store.get_run("r")["checkpoint_paths"]]
+    assert paths == [(10, 1000, "ck/a.zip"), (20, 2000, "ck/b.zip")]
+
+
+def test_operator_failure_record_creates_a_run_that_never_started(store):
+    store.record_failure(RunRecord(run_id="never", agent_id="a"),
+                         ErrorInfo(type="ImagePullBackOff", message="image not found", source="operator",
+                                   pod_reason="ImagePullBackOff"))
+    run = store.get_run("never")
+    assert run["status"] == "failed"
+    assert run["metadata"]["error"]["pod_reason"] == "ImagePullBackOff"
+    assert run["end_time"] is not None
