@@ -14,11 +14,14 @@ from pathlib import Path
 from tests.support.ports import free_port, wait_for_http
 
 VENV_BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def child_env(mongo_uri: str, db_name: str, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update({"MONGODB_URI": mongo_uri, "MONGODB_DB_NAME": db_name, "PYTHONUNBUFFERED": "1"})
+    # the repository root, so test-only modules (tests.support.faulty_env) import in children
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env.update(extra)
     return env
 

@@ -67,6 +67,19 @@ class ErrorInfo(BaseModel):
     source: str = Field(default="trainer", description="'trainer' or 'operator'")
 
 
+class Attempt(BaseModel):
+    """One try of a run (``metadata.attempts[]``): a retried pod resumes from a checkpoint."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    attempt: int = Field(ge=1)
+    started_at: datetime = Field(default_factory=utcnow)
+    device: str | None = None
+    resumed_from: str | None = Field(default=None, description="checkpoint path the attempt resumed from")
+    resumed_timestep: int = 0
+    resumed_episode: int = 0
+
+
 class RunStats(BaseModel):
     """Aggregates kept up to date at write time (FerretDB has no $avg/$max accumulators)."""
 

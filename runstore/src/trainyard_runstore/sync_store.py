@@ -15,7 +15,7 @@ from pymongo import MongoClient, ReplaceOne
 
 from trainyard_runstore import layout
 from trainyard_runstore.layout import SubStats
-from trainyard_runstore.schema import Checkpoint, Episode, ErrorInfo, RunRecord, RunStatus, utcnow
+from trainyard_runstore.schema import Attempt, Checkpoint, Episode, ErrorInfo, RunRecord, RunStatus, utcnow
 from trainyard_runstore.settings import MongoSettings
 
 log = logging.getLogger(__name__)
@@ -101,8 +101,12 @@ class RunStore:
         )
         self.set_status(run.run_id, RunStatus.FAILED, error=error)
 
-    def add_attempt(self, run_id: str, attempt: dict[str, Any]) -> None:
-        self.db[layout.RUNS].update_one({"run_id": run_id}, {"$push": {"metadata.attempts": attempt}})
+    def add_attempt(self, run_id: str, attempt: Attempt) -> None:
+        """Record an attempt once (a replayed record with the same number replaces itself)."""
+        run = self.db[layout.RUNS].find_one({"run_id": run_id}, {"metadata.attempts": 1}) or {}
+        kept = [a for a in (run.get("metadata") or {}).get("attempts", []) if a.get("attempt") != attempt.attempt]
+        kept.append(attempt.model_dump(mode="python"))
+        self.db[layout.RUNS].update_one({"run_id": run_id}, {"$set": {"metadata.attempts": kept}})
 
     def writer(self, run_id: str) -> RunWriter:
         return RunWriter(self, run_id)

@@ -70,7 +70,14 @@ def _check_env(env_id: str) -> None:
     import trainyard_trainer.envs  # noqa: F401 - registers trainyard/*
 
     try:
-        gym.spec(env_id)
+        if ":" in env_id:  # "package.module:EnvId-v0": gymnasium imports the module, which registers the id
+            import importlib
+
+            module, name = env_id.split(":", 1)
+            importlib.import_module(module)
+            gym.spec(name)
+        else:
+            gym.spec(env_id)
     except Exception as exc:  # noqa: BLE001 - gymnasium raises several kinds for unknown ids
         known = ", ".join(k for k in gym.registry if k.startswith("trainyard/"))
         raise ConfigError(f"env_id: unknown environment {env_id!r} ({exc}); known: {known}") from None

@@ -19,7 +19,7 @@ from typing import Any
 
 from pymongo.errors import PyMongoError
 
-from trainyard_runstore.schema import Checkpoint, Episode, ErrorInfo, RunRecord, RunStatus, utcnow
+from trainyard_runstore.schema import Attempt, Checkpoint, Episode, ErrorInfo, RunRecord, RunStatus, utcnow
 from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
 from trainyard_trainer import spill
@@ -91,7 +91,7 @@ class TrainingRunLogger:
 
     # ------------------------------------------------------------ training-thread API
 
-    def start(self, *, resume_episode: int = 0, attempt: dict[str, Any] | None = None) -> None:
+    def start(self, *, resume_episode: int = 0, attempt: Attempt | None = None) -> None:
         """Create the run (or reopen it on a resumed attempt) and start the writer thread.
 
         Episode numbers continue after what the database already holds, or after

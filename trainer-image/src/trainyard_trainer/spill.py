@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trainyard_runstore.schema import Checkpoint, Episode, ErrorInfo, RunRecord, RunStatus
+from trainyard_runstore.schema import Attempt, Checkpoint, Episode, ErrorInfo, RunRecord, RunStatus
 from trainyard_runstore.sync_store import RunStore
 
 SPILL_NAME = "episodes.spill.jsonl"
@@ -37,7 +37,7 @@ class Op:
         raw = json.loads(line)
         kind, data = raw["op"], raw["data"]
         parsers = {"run": RunRecord.model_validate, "episode": Episode.model_validate,
-                   "checkpoint": Checkpoint.model_validate}
+                   "checkpoint": Checkpoint.model_validate, "attempt": Attempt.model_validate}
         return cls(kind, parsers[kind](data) if kind in parsers else data)
 
 

@@ -19,7 +19,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 import trainyard_trainer.envs  # noqa: F401 - registers the trainyard/* environments
-from trainyard_runstore.schema import RunStatus, utcnow
+from trainyard_runstore.schema import Attempt, RunStatus
 from trainyard_runstore.settings import MongoSettings
 from trainyard_trainer import checkpoints
 from trainyard_trainer.callbacks import (
@@ -98,9 +98,9 @@ def run(settings: TrainerSettings, mongo: MongoSettings | None = None) -> int:
 
     device = resolve_device(settings.device)
     resume = checkpoints.latest(directory)
-    attempt = {"attempt": settings.attempt, "started_at": utcnow(), "device": device,
-               "resumed_from": str(resume.path) if resume else None,
-               "resumed_timestep": resume.timestep if resume else 0}
+    attempt = Attempt(attempt=settings.attempt, device=device, resumed_from=str(resume.path) if resume else None,
+                      resumed_timestep=resume.timestep if resume else 0,
+                      resumed_episode=resume.episode if resume else 0)
     run_logger.start(resume_episode=resume.episode if resume else 0, attempt=attempt)
     log.info("run %s (agent %s) on %s%s; device %s", run_id, settings.agent_id, settings.env_id,
              f", resuming from {resume.path.name} at timestep {resume.timestep}" if resume else "", device)
