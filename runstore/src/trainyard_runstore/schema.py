@@ -72,7 +72,7 @@ class Attempt(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    attempt: int = Field(ge=1)
+    attempt: int = Field(default=0, ge=0, description="1-based; 0 when written means 'the next number'")
     started_at: datetime = Field(default_factory=utcnow)
     device: str | None = None
     resumed_from: str | None = Field(default=None, description="checkpoint path the attempt resumed from")

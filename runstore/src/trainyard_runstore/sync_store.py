@@ -101,12 +101,20 @@ class RunStore:
         )
         self.set_status(run.run_id, RunStatus.FAILED, error=error)
 
-    def add_attempt(self, run_id: str, attempt: Attempt) -> None:
-        """Record an attempt once (a replayed record with the same number replaces itself)."""
+    def add_attempt(self, run_id: str, attempt: Attempt) -> int:
+        """Record an attempt once (a replayed record with the same number replaces itself).
+
+        ``attempt.attempt == 0`` takes the next number: pods of one Job share a template, so a
+        retried pod learns which try it is from the run's history. Returns the number used.
+        """
         run = self.db[layout.RUNS].find_one({"run_id": run_id}, {"metadata.attempts": 1}) or {}
-        kept = [a for a in (run.get("metadata") or {}).get("attempts", []) if a.get("attempt") != attempt.attempt]
-        kept.append(attempt.model_dump(mode="python"))
+        existing = (run.get("metadata") or {}).get("attempts", [])
+        number = attempt.attempt or len(existing) + 1
+        kept = [a for a in existing if a.get("attempt") != number]
+        kept.append(attempt.model_copy(update={"attempt": number}).model_dump(mode="python"))
+        kept.sort(key=lambda a: a["attempt"])
         self.db[layout.RUNS].update_one({"run_id": run_id}, {"$set": {"metadata.attempts": kept}})
+        return number
 
     def writer(self, run_id: str) -> RunWriter:
         return RunWriter(self, run_id)

@@ -64,7 +64,7 @@ class TrainerSettings(BaseSettings):
     win_window: int = Field(default=100, ge=1, description="episodes in the rolling win rate")
     log_buffer_size: int = Field(default=10_000, ge=1, description="episodes held in memory while MongoDB is down")
     log_flush_interval: float = Field(default=0.5, gt=0, le=60)
-    attempt: int = Field(default=1, ge=1, description="which try of the run this is (set by the operator)")
+    attempt: int = Field(default=0, ge=0, description="which try of the run this is; 0: the next after the stored ones")
     tensorboard: bool = True
     hyperparameters: PPOHyperparameters = Field(default_factory=PPOHyperparameters)
 
