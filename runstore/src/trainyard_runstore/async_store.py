@@ -6,6 +6,7 @@ Operations stay within what FerretDB v1 supports (find, sort, limit, projections
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,8 +18,11 @@ from trainyard_runstore.layout import SubStats
 from trainyard_runstore.schema import Episode
 from trainyard_runstore.settings import MongoSettings
 
-# Below this many episodes in the requested range the series is read raw and grouped exactly.
-RAW_READ_LIMIT_FACTOR = 50
+# Ranges of up to max(max_points * factor, minimum) episodes are read raw and grouped exactly;
+# longer ones are answered from the stats pages (resolution SUB_SIZE episodes).
+RAW_READ_LIMIT_FACTOR = 5
+RAW_READ_MIN = 20_000
+CONCURRENT_READS = 8
 
 
 @dataclass
@@ -72,30 +76,35 @@ class AsyncRunStore:
 
     async def get_run(self, run_id: str, *, full: bool = True) -> dict[str, Any] | None:
         projection = None if full else layout.RUN_PROJECTION
-        return await self.db[layout.RUNS].find_one({"run_id": run_id}, projection)
+        return await self.db[layout.RUNS].find_one(layout.run_key(run_id), projection)
 
-    async def episodes(self, run_id: str, first: int = 1, last: int | None = None) -> list[Episode]:
-        out: list[Episode] = []
-        async for ep in self.iter_episodes(run_id, first, last):
-            out.append(ep)
+    async def _by_ids(self, collection: str, keys: list[dict]) -> list[dict | None]:
+        """Point reads by ``_id``, a few at a time (the one filter FerretDB pushes down)."""
+        out: list[dict | None] = []
+        for i in range(0, len(keys), CONCURRENT_READS):
+            out.extend(await asyncio.gather(*(self.db[collection].find_one(k) for k in keys[i:i + CONCURRENT_READS])))
         return out
 
-    async def iter_episodes(self, run_id: str, first: int = 1, last: int | None = None) -> AsyncIterator[Episode]:
-        """Episodes in order, one bucket in memory at a time (exports of 1,000,000 episodes)."""
-        cursor = self.db[layout.BUCKETS].find(layout.episode_range_filter(run_id, first, last)).sort("bucket", 1)
-        async for bucket in cursor:
-            for doc in bucket["episodes"]:
-                if doc["episode"] >= first and (last is None or doc["episode"] <= last):
-                    yield Episode.model_validate(doc)
+    async def episodes(self, run_id: str, first: int, last: int) -> list[Episode]:
+        """Episodes ``first``..``last`` (inclusive) in order."""
+        keys = [layout.bucket_key(run_id, b) for b in layout.buckets_between(first, last)]
+        return [ep for doc in await self._by_ids(layout.BUCKETS, keys) for ep in layout.bucket_episodes(doc, first, last)]
 
-    async def sub_stats(self, run_id: str, first: int, last: int | None) -> list[SubStats]:
-        cursor = self.db[layout.STATS].find(layout.episode_range_filter(run_id, first, last)).sort("bucket", 1)
+    async def iter_episodes(self, run_id: str, last: int) -> AsyncIterator[Episode]:
+        """Every episode up to ``last`` in order, a few buckets in memory at a time (exports)."""
+        buckets = list(layout.buckets_between(1, last))
+        for i in range(0, len(buckets), CONCURRENT_READS):
+            keys = [layout.bucket_key(run_id, b) for b in buckets[i:i + CONCURRENT_READS]]
+            for doc in await self._by_ids(layout.BUCKETS, keys):
+                for ep in layout.bucket_episodes(doc, 1, last):
+                    yield ep
+
+    async def sub_stats(self, run_id: str, first: int, last: int) -> list[SubStats]:
+        pages = range(layout.page_of(layout.bucket_of(first)), layout.page_of(layout.bucket_of(last)) + 1)
         out = []
-        async for doc in cursor:
-            for s in doc["subs"]:
-                sub = SubStats.from_doc(s)
-                if sub.last >= first and (last is None or sub.first <= last):
-                    out.append(sub)
+        for doc in await self._by_ids(layout.STATS, [layout.page_key(run_id, p) for p in pages]):
+            for _bucket, subs in sorted(layout.page_subs(doc).items()):
+                out.extend(s for s in subs if s.last >= first and s.first <= last)
         return out
 
     async def series(self, run_id: str, *, total: int, max_points: int | None,
@@ -103,12 +112,14 @@ class AsyncRunStore:
         """Episode series in [first, last], downsampled to ``max_points`` when longer."""
         upper = total if last is None else min(last, total)
         count = max(0, upper - first + 1)
+        if count == 0:
+            return Series([], [], False, 1)
         if max_points is None or count <= max_points:
-            eps, wr = series.raw_points(await self.episodes(run_id, first, last))
+            eps, wr = series.raw_points(await self.episodes(run_id, first, upper))
             return Series(eps, wr, False, 1)
-        if count <= max_points * RAW_READ_LIMIT_FACTOR:
-            eps, wr, per = series.downsample_episodes(await self.episodes(run_id, first, last), max_points)
+        if count <= max(max_points * RAW_READ_LIMIT_FACTOR, RAW_READ_MIN):
+            eps, wr, per = series.downsample_episodes(await self.episodes(run_id, first, upper), max_points)
             return Series(eps, wr, per > 1, per)
-        stats = await self.sub_stats(run_id, first, last)
+        stats = await self.sub_stats(run_id, first, upper)
         eps, wr, per = series.group_stats(stats, max_points)
         return Series(eps, wr, True, per * layout.SUB_SIZE)

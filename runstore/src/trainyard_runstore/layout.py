@@ -3,17 +3,25 @@
 Pure functions only (no I/O); ``sync_store`` and ``async_store`` execute what this module builds.
 
 A run can reach 1,000,000 episodes, far past MongoDB's 16 MB document limit, so episodes live in
-*bucket* documents of ``BUCKET_SIZE`` episodes each, and every bucket has a small *stats* document
-with min/max/sum per ``SUB_SIZE`` episodes. The API downsamples a long run from the stats alone.
-Writes replace whole buckets merged by episode number, so replaying an episode never duplicates it.
+*bucket* documents of ``BUCKET_SIZE`` episodes each, and *stats pages* keep min/max/sum per
+``SUB_SIZE`` episodes for ``PAGE_BUCKETS`` buckets at a time. The API downsamples a long run from the
+stats alone. Writes replace whole buckets merged by episode number, so replaying an episode never
+duplicates it.
+
+Every single-run read and write addresses documents by ``_id`` alone (computed here from the
+run_id): FerretDB's SQLite backend pushes down only a filter that is exactly ``{_id: <string or
+ObjectId>}`` and scans the whole collection otherwise; MongoDB serves both from its ``_id`` index.
+A run document's ``_id`` is an ObjectId derived from its run_id (the spec's schema keeps its ObjectId).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from trainyard_runstore.schema import Episode, RunStats
@@ -24,6 +32,7 @@ STATS = "training_episode_stats"
 
 BUCKET_SIZE = 1000
 SUB_SIZE = 100
+PAGE_BUCKETS = 50  # buckets whose statistics share one stats page (50,000 episodes)
 
 INDEXES: dict[str, list[IndexModel]] = {
     RUNS: [
@@ -34,7 +43,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("algorithm", ASCENDING), ("start_time", DESCENDING)], name="algorithm_start"),
     ],
     BUCKETS: [IndexModel([("run_id", ASCENDING), ("bucket", ASCENDING)], unique=True, name="run_bucket")],
-    STATS: [IndexModel([("run_id", ASCENDING), ("bucket", ASCENDING)], unique=True, name="run_bucket")],
+    STATS: [IndexModel([("run_id", ASCENDING), ("page", ASCENDING)], unique=True, name="run_page")],
 }
 
 # Sortable list columns -> stored field path.
@@ -52,12 +61,30 @@ SORT_FIELDS: dict[str, str] = {
 }
 
 
+def run_key(run_id: str) -> dict[str, Any]:
+    """The filter that finds a run document (its ``_id`` is derived from the run_id)."""
+    return {"_id": ObjectId(hashlib.sha256(run_id.encode()).digest()[:12])}
+
+
 def bucket_of(episode: int) -> int:
     return (episode - 1) // BUCKET_SIZE
 
 
+def page_of(bucket: int) -> int:
+    return bucket // PAGE_BUCKETS
+
+
 def bucket_key(run_id: str, bucket: int) -> dict[str, Any]:
-    return {"run_id": run_id, "bucket": bucket}
+    return {"_id": f"{run_id}/b{bucket:07d}"}
+
+
+def page_key(run_id: str, page: int) -> dict[str, Any]:
+    return {"_id": f"{run_id}/p{page:05d}"}
+
+
+def buckets_between(first: int, last: int) -> range:
+    """Bucket numbers holding episodes ``first``..``last`` (inclusive)."""
+    return range(bucket_of(max(first, 1)), bucket_of(max(last, 1)) + 1)
 
 
 def episode_to_doc(ep: Episode) -> dict[str, Any]:
@@ -147,22 +174,33 @@ def merge_episodes(existing: Iterable[Episode], new: Iterable[Episode]) -> list[
     return [by_number[n] for n in sorted(by_number)]
 
 
-def bucket_docs(run_id: str, bucket: int, episodes: list[Episode]) -> tuple[dict, dict]:
-    """The bucket document and its stats document for a bucket's complete, sorted episodes."""
-    bucket_doc = {
+def bucket_doc(run_id: str, bucket: int, episodes: list[Episode]) -> dict:
+    """The bucket document for a bucket's complete, sorted episodes."""
+    return {
         **bucket_key(run_id, bucket),
+        "run_id": run_id,
+        "bucket": bucket,
         "first_episode": episodes[0].episode,
         "last_episode": episodes[-1].episode,
         "count": len(episodes),
         "episodes": [episode_to_doc(ep) for ep in episodes],
     }
-    stats_doc = {
-        **bucket_key(run_id, bucket),
-        "first_episode": episodes[0].episode,
-        "last_episode": episodes[-1].episode,
-        "subs": [s.to_doc() for s in sub_stats(episodes)],
+
+
+def page_doc(run_id: str, page: int, subs_by_bucket: dict[int, list[SubStats]]) -> dict:
+    """A stats page: the sub-bucket statistics of up to PAGE_BUCKETS buckets."""
+    return {
+        **page_key(run_id, page),
+        "run_id": run_id,
+        "page": page,
+        "buckets": {str(b): [s.to_doc() for s in subs] for b, subs in sorted(subs_by_bucket.items())},
     }
-    return bucket_doc, stats_doc
+
+
+def page_subs(doc: dict | None) -> dict[int, list[SubStats]]:
+    if not doc:
+        return {}
+    return {int(b): [SubStats.from_doc(s) for s in subs] for b, subs in doc["buckets"].items()}
 
 
 def summarize(subs: Iterable[SubStats], last: Episode | None) -> RunStats:
@@ -226,25 +264,27 @@ def list_filter(
 
 
 def list_sort(sort: str) -> list[tuple[str, int]]:
-    """``-start_time`` -> [("start_time", -1), ("run_id", -1)]; unknown names raise ValueError."""
+    """``-episodes`` -> [("summary.episodes", -1), ("start_time", -1)]; unknown names raise ValueError.
+
+    Ties go to the newest run, then run_id, so pages are stable."""
     direction = DESCENDING if sort.startswith("-") else ASCENDING
     name = sort.lstrip("-")
     if name not in SORT_FIELDS:
         raise ValueError(f"unknown sort field {name!r}; use one of {', '.join(sorted(SORT_FIELDS))}")
     keys = [(SORT_FIELDS[name], direction)]
+    if name != "start_time":
+        keys.append(("start_time", DESCENDING))
     if name != "run_id":
-        keys.append(("_id", direction))  # stable order for equal values
+        keys.append(("run_id", ASCENDING))
     return keys
 
 
-# Everything but the (large, bucketed) episode data; used by list and detail reads.
+# The run document without its config and checkpoints; used by lists and live polling.
 RUN_PROJECTION = {"_id": 1, "run_id": 1, "agent_id": 1, "algorithm": 1, "status": 1, "start_time": 1,
                   "end_time": 1, "duration_seconds": 1, "summary": 1, "last_episode": 1, "metadata": 1}
 
 
-def episode_range_filter(run_id: str, first: int, last: int | None) -> dict[str, Any]:
-    """Buckets that can hold episodes in [first, last]."""
-    flt: dict[str, Any] = {"run_id": run_id, "bucket": {"$gte": bucket_of(max(first, 1))}}
-    if last is not None:
-        flt["bucket"]["$lte"] = bucket_of(max(last, 1))
-    return flt
+def bucket_episodes(doc: dict | None, first: int, last: int) -> list[Episode]:
+    if not doc:
+        return []
+    return [Episode.model_validate(e) for e in doc["episodes"] if first <= e["episode"] <= last]

@@ -58,7 +58,7 @@ class RunStore:
         doc["status"] = record.status.value
         on_insert = {k: v for k, v in doc.items() if k not in {"status", "end_time", "duration_seconds"}}
         self.db[layout.RUNS].update_one(
-            {"run_id": record.run_id},
+            layout.run_key(record.run_id),
             {"$setOnInsert": on_insert,
              "$set": {"status": RunStatus.RUNNING.value, "end_time": None, "duration_seconds": None}},
             upsert=True,
@@ -66,11 +66,11 @@ class RunStore:
         return self.get_run(record.run_id)
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
-        return self.db[layout.RUNS].find_one({"run_id": run_id})
+        return self.db[layout.RUNS].find_one(layout.run_key(run_id))
 
     def set_metadata(self, run_id: str, **fields: Any) -> None:
         self.db[layout.RUNS].update_one(
-            {"run_id": run_id}, {"$set": {f"metadata.{k}": v for k, v in fields.items()}}
+            layout.run_key(run_id), {"$set": {f"metadata.{k}": v for k, v in fields.items()}}
         )
 
     def set_status(self, run_id: str, status: RunStatus, *, error: ErrorInfo | None = None,
@@ -87,7 +87,7 @@ class RunStore:
             update["duration_seconds"] = None
         if error is not None:
             update["metadata.error"] = error.model_dump(mode="python", exclude_none=True)
-        self.db[layout.RUNS].update_one({"run_id": run_id}, {"$set": update})
+        self.db[layout.RUNS].update_one(layout.run_key(run_id), {"$set": update})
 
     def record_failure(self, run: RunRecord, error: ErrorInfo) -> None:
         """Operator path: the trainer could not record its own death; create the run if it never started."""
@@ -95,7 +95,7 @@ class RunStore:
         doc = run.model_dump(mode="python")
         doc["status"] = RunStatus.FAILED.value
         self.db[layout.RUNS].update_one(
-            {"run_id": run.run_id},
+            layout.run_key(run.run_id),
             {"$setOnInsert": {k: v for k, v in doc.items() if k not in {"status", "metadata"}}},
             upsert=True,
         )
@@ -107,26 +107,27 @@ class RunStore:
         ``attempt.attempt == 0`` takes the next number: pods of one Job share a template, so a
         retried pod learns which try it is from the run's history. Returns the number used.
         """
-        run = self.db[layout.RUNS].find_one({"run_id": run_id}, {"metadata.attempts": 1}) or {}
+        run = self.db[layout.RUNS].find_one(layout.run_key(run_id), {"metadata.attempts": 1}) or {}
         existing = (run.get("metadata") or {}).get("attempts", [])
         number = attempt.attempt or len(existing) + 1
         kept = [a for a in existing if a.get("attempt") != number]
         kept.append(attempt.model_copy(update={"attempt": number}).model_dump(mode="python"))
         kept.sort(key=lambda a: a["attempt"])
-        self.db[layout.RUNS].update_one({"run_id": run_id}, {"$set": {"metadata.attempts": kept}})
+        self.db[layout.RUNS].update_one(layout.run_key(run_id), {"$set": {"metadata.attempts": kept}})
         return number
 
     def writer(self, run_id: str) -> RunWriter:
         return RunWriter(self, run_id)
 
     def episodes(self, run_id: str, first: int = 1, last: int | None = None) -> list[Episode]:
-        """All stored episodes in [first, last] (tests, replays, resume)."""
+        """Stored episodes in [first, last]; ``last`` defaults to the run's newest (tests, resume)."""
+        if last is None:
+            run = self.db[layout.RUNS].find_one(layout.run_key(run_id), {"summary.last_episode": 1}) or {}
+            last = (run.get("summary") or {}).get("last_episode", 0)
         out: list[Episode] = []
-        cursor = self.db[layout.BUCKETS].find(layout.episode_range_filter(run_id, first, last)).sort("bucket", 1)
-        for bucket in cursor:
-            for doc in bucket["episodes"]:
-                if doc["episode"] >= first and (last is None or doc["episode"] <= last):
-                    out.append(Episode.model_validate(doc))
+        for bucket in layout.buckets_between(first, last):
+            out.extend(layout.bucket_episodes(self.db[layout.BUCKETS].find_one(layout.bucket_key(run_id, bucket)),
+                                              first, last))
         return out
 
 
@@ -147,11 +148,11 @@ class RunWriter:
         if self._loaded:
             return
         db = self.store.db
-        for doc in db[layout.STATS].find({"run_id": self.run_id}):
-            self._subs[doc["bucket"]] = [SubStats.from_doc(s) for s in doc["subs"]]
-        run = db[layout.RUNS].find_one({"run_id": self.run_id}, {"last_episode": 1, "checkpoint_paths": 1})
+        run = db[layout.RUNS].find_one(layout.run_key(self.run_id), {"last_episode": 1, "checkpoint_paths": 1})
         if run and run.get("last_episode"):
             self._last = Episode.model_validate(run["last_episode"])
+            for page in range(layout.page_of(layout.bucket_of(self._last.episode)) + 1):
+                self._subs.update(layout.page_subs(db[layout.STATS].find_one(layout.page_key(self.run_id, page))))
         self._checkpoints = [Checkpoint.model_validate(c) for c in (run or {}).get("checkpoint_paths", [])]
         self._loaded = True
 
@@ -171,7 +172,7 @@ class RunWriter:
         if self._bucket_cache is not None and self._bucket_cache[0] == bucket:
             return self._bucket_cache[1]
         doc = self.store.db[layout.BUCKETS].find_one(layout.bucket_key(self.run_id, bucket))
-        return [Episode.model_validate(e) for e in (doc or {}).get("episodes", [])]
+        return layout.bucket_episodes(doc, 1, 1 << 62)
 
     def write_episodes(self, episodes: list[Episode]) -> None:
         """Upsert episodes (any order, duplicates allowed) and refresh the run summary."""
@@ -181,21 +182,25 @@ class RunWriter:
         by_bucket: dict[int, list[Episode]] = {}
         for ep in episodes:
             by_bucket.setdefault(layout.bucket_of(ep.episode), []).append(ep)
-        bucket_ops, stats_ops = [], []
         merged_by_bucket = {}
+        bucket_ops = []
         for bucket, new in sorted(by_bucket.items()):
             merged = layout.merge_episodes(self._bucket_episodes(bucket), new)
             merged_by_bucket[bucket] = merged
-            bdoc, sdoc = layout.bucket_docs(self.run_id, bucket, merged)
-            key = layout.bucket_key(self.run_id, bucket)
-            bucket_ops.append(ReplaceOne(key, bdoc, upsert=True))
-            stats_ops.append(ReplaceOne(key, sdoc, upsert=True))
+            bucket_ops.append(ReplaceOne(layout.bucket_key(self.run_id, bucket),
+                                         layout.bucket_doc(self.run_id, bucket, merged), upsert=True))
+        subs = dict(self._subs)
+        subs.update({b: layout.sub_stats(m) for b, m in merged_by_bucket.items()})
+        stats_ops = []
+        for page in sorted({layout.page_of(b) for b in merged_by_bucket}):
+            in_page = {b: v for b, v in subs.items() if layout.page_of(b) == page}
+            stats_ops.append(ReplaceOne(layout.page_key(self.run_id, page),
+                                        layout.page_doc(self.run_id, page, in_page), upsert=True))
         db = self.store.db
         db[layout.BUCKETS].bulk_write(bucket_ops, ordered=True)
         db[layout.STATS].bulk_write(stats_ops, ordered=True)
         # Only after both writes succeeded does the in-memory view move on.
-        for bucket, merged in merged_by_bucket.items():
-            self._subs[bucket] = layout.sub_stats(merged)
+        self._subs = subs
         newest = max(merged_by_bucket)
         self._bucket_cache = (newest, merged_by_bucket[newest])
         candidate = max(episodes, key=lambda e: e.episode)
@@ -208,7 +213,7 @@ class RunWriter:
         update: dict[str, Any] = {"summary": stats.model_dump()}
         if self._last is not None:
             update["last_episode"] = layout.episode_to_doc(self._last)
-        self.store.db[layout.RUNS].update_one({"run_id": self.run_id}, {"$set": update})
+        self.store.db[layout.RUNS].update_one(layout.run_key(self.run_id), {"$set": update})
 
     def add_checkpoint(self, checkpoint: Checkpoint) -> None:
         """Record a checkpoint once per path (re-recording the same path replaces the entry)."""
@@ -218,7 +223,7 @@ class RunWriter:
         kept.append(checkpoint)
         kept.sort(key=lambda c: (c.timestep, c.episode))
         self.store.db[layout.RUNS].update_one(
-            {"run_id": self.run_id},
+            layout.run_key(self.run_id),
             {"$set": {"checkpoint_paths": [c.model_dump(mode="python", exclude_none=True) for c in kept]}},
         )
         self._checkpoints = kept

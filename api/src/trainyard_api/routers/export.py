@@ -43,13 +43,14 @@ async def export_run(
     format: Annotated[Literal["csv", "json"], Query(description="csv or json")] = "csv",
 ) -> StreamingResponse:
     doc = await load_run(store, run_id)
+    last = int((doc.get("summary") or {}).get("last_episode") or 0)
 
     async def csv_rows() -> AsyncIterator[str]:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(COLUMNS)
         n = 0
-        async for ep in store.iter_episodes(run_id):
+        async for ep in store.iter_episodes(run_id, last):
             d = ep.model_dump(mode="json")
             writer.writerow([_cell(getattr(ep, c)) if c != "time" else (d["time"] or "") for c in COLUMNS])
             n += 1
@@ -68,7 +69,7 @@ async def export_run(
         yield json.dumps(head)[:-1] + ', "episodes": ['
         parts: list[str] = []
         sep = ""
-        async for ep in store.iter_episodes(run_id):
+        async for ep in store.iter_episodes(run_id, last):
             parts.append(ep.model_dump_json(exclude_none=True))
             if len(parts) == CHUNK:
                 yield sep + ",".join(parts)
