@@ -1,0 +1,74 @@
+"""pytest fixtures for the k8s tier: one real control plane and one pod runner per session, and a
+fresh namespace per test. Imported by tests/k8s/conftest.py (`from tests.support.kube.fixtures import *`).
+
+Without the binaries (`make k8s-bins`) the tests are skipped, unless TRAINYARD_REQUIRE_K8S is set
+(CI sets it): then they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import kubernetes
+import pytest
+
+from .controlplane import ControlPlane, default_bin_dir, missing_binaries
+from .podrunner import PodRunner
+from .wait import wait_for
+
+__all__ = ["control_plane", "k8s_namespace", "kube_api", "pod_runner"]
+
+REQUIRE_ENV = "TRAINYARD_REQUIRE_K8S"
+
+
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    bin_dir = default_bin_dir()
+    missing = missing_binaries(bin_dir)
+    if missing:
+        message = f"Kubernetes binaries missing in {bin_dir} ({', '.join(missing)}): run `make k8s-bins`"
+        if os.environ.get(REQUIRE_ENV):
+            pytest.fail(f"{message} ({REQUIRE_ENV} is set)")
+        pytest.skip(message)
+    # Under pytest's tmp dir, so the component logs of a failed run are kept for reading.
+    with ControlPlane(bin_dir, tmp_path_factory.mktemp("control-plane")) as cp:
+        yield cp
+
+
+@pytest.fixture(scope="session")
+def kube_api(control_plane: ControlPlane) -> Iterator[kubernetes.client.ApiClient]:
+    """An admin ApiClient for the session's control plane."""
+    with control_plane.api_client() as api:
+        yield api
+
+
+@pytest.fixture(scope="session")
+def pod_runner(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PodRunner]:
+    """Binds and runs every pod of the session's cluster (see podrunner.py for what it is not)."""
+    with control_plane.api_client() as api:
+        runner = PodRunner(api, Path(tmp_path_factory.mktemp("pod-runner")))
+        runner.start()
+        try:
+            yield runner
+        finally:
+            runner.stop()
+
+
+@pytest.fixture
+def k8s_namespace(kube_api: kubernetes.client.ApiClient, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A new namespace (with its `default` ServiceAccount ready), deleted after the test."""
+    core = kubernetes.client.CoreV1Api(kube_api)
+    stem = request.node.name.lower().replace("_", "-")[:40].strip("-")
+    name = f"{stem}-{uuid.uuid4().hex[:6]}"
+    core.create_namespace({"metadata": {"name": name}})
+
+    def has_default_sa() -> bool:
+        names = [sa.metadata.name for sa in core.list_namespaced_service_account(name).items]
+        return "default" in names
+
+    wait_for(has_default_sa, timeout=30, what=f"ServiceAccount default in {name}")
+    yield name
+    core.delete_namespace(name, propagation_policy="Background")
