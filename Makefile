@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-CACHE ?= $(or $(TRAINYARD_CACHE),$(XDG_CACHE_HOME),$(HOME)/.cache)/trainyard
+CACHE ?= $(or $(TRAINYARD_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/trainyard)
 export TRAINYARD_CACHE := $(CACHE)
 UV_VERSION := 0.13.8
 UV := $(CACHE)/uv-$(UV_VERSION)/bin/uv

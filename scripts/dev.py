@@ -59,7 +59,8 @@ def main() -> int:
         if not port_free(args.api_port):
             print(f"port {args.api_port} is taken: stop what uses it or run 'make dev TRAINYARD_API_PORT=8001'")
             return 1
-        env = child_env(uri, db_name, TRAINYARD_API_PORT=str(args.api_port))
+        env = child_env(uri, db_name, TRAINYARD_API_PORT=str(args.api_port),
+                        TRAINYARD_API_CHECKPOINT_ROOT=str(DEV / "checkpoints"))
         api = subprocess.Popen([str(VENV_BIN / "trainyard-api")], env=env, start_new_session=True)
         started.append(api)
         ui = f"http://127.0.0.1:{args.api_port}"
