@@ -5,6 +5,7 @@ Prints two tables. Seeds its own FerretDB in a temporary directory (nothing is r
 
 from __future__ import annotations
 
+import signal
 import statistics
 import sys
 import tempfile
@@ -91,6 +92,7 @@ def latency(client: httpx.Client, path: str, params: dict) -> tuple[float, float
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # unwind: the FerretDB and API are stopped
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         with FerretDB(tmp / "db") as db:

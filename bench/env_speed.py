@@ -1,0 +1,140 @@
+"""Speed of the Blokus envs (``trainyard_trainer.envs``), one process, turn-based form.
+
+Prints per variant: moves/s of uniformly random legal play (reset + ``action_masks()`` +
+choice + ``step``), ``action_masks()`` queries/s, µs per ``step`` (replaying recorded
+games), and the single-agent env against the random and greedy opponents.
+``--compile-times`` also measures import + first reset + first step in fresh processes with
+an empty (cold) and then a filled (warm) ``NUMBA_CACHE_DIR``.
+
+    python bench/env_speed.py [--seconds 3] [--compile-times]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from trainyard_trainer.envs import BlokusEnv, BlokusTurnEnv
+
+_FIRST_USE = """
+import time
+t0 = time.perf_counter()
+from trainyard_trainer.envs import BlokusDuoEnv
+t1 = time.perf_counter()
+env = BlokusDuoEnv(opponent="greedy", seed=0)
+env.reset()
+t2 = time.perf_counter()
+env.step(int(env.action_masks().nonzero()[0][0]))
+t3 = time.perf_counter()
+print(f"{t1 - t0:.2f} {t2 - t1:.2f} {t3 - t2:.2f} {t3 - t0:.2f}")
+"""
+
+
+def random_play(env: BlokusTurnEnv, seconds: float, seed: int = 0) -> tuple[float, list[list[int]]]:
+    """Moves/s of uniformly random legal play; also returns the games played."""
+    rng = np.random.default_rng(seed)
+    games: list[list[int]] = []
+    moves = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        env.reset()
+        done = False
+        while not done:
+            legal = np.flatnonzero(env.action_masks())
+            _, _, done, _, _ = env.step(int(legal[int(rng.random() * len(legal))]))
+            moves += 1
+        games.append(list(env.game.moves))
+    return moves / (time.perf_counter() - start), games
+
+
+def mask_queries(env: BlokusTurnEnv, game: list[int], n: int = 200_000) -> float:
+    """``action_masks()`` calls per second, halfway through a recorded game."""
+    env.reset()
+    for action in game[: len(game) // 2]:
+        env.step(action)
+    start = time.perf_counter()
+    for _ in range(n):
+        env.action_masks()
+    return n / (time.perf_counter() - start)
+
+
+def step_us(env: BlokusTurnEnv, games: list[list[int]]) -> float:
+    """Mean µs per ``step`` replaying recorded games (resets not timed)."""
+    total, steps = 0.0, 0
+    for game in games:
+        env.reset()
+        start = time.perf_counter()
+        for action in game:
+            env.step(action)
+        total += time.perf_counter() - start
+        steps += len(game)
+    return 1e6 * total / steps
+
+
+def agent_steps(variant: str, opponent: str, seconds: float) -> float:
+    """Single-agent env steps/s (each step includes the opponents' moves), random agent."""
+    env = BlokusEnv(variant, opponent=opponent, seed=0)
+    rng = np.random.default_rng(0)
+    steps = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        env.reset()
+        done = False
+        while not done:
+            legal = np.flatnonzero(env.action_masks())
+            _, _, done, _, _ = env.step(int(legal[int(rng.random() * len(legal))]))
+            steps += 1
+    return steps / (time.perf_counter() - start)
+
+
+def first_use_times() -> list[tuple[str, str]]:
+    """Import / first reset / first step / total seconds in fresh processes, cold then warm."""
+    rows = []
+    with tempfile.TemporaryDirectory() as cache:
+        environ = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        for label in ("cold", "warm"):
+            out = subprocess.run(
+                [sys.executable, "-c", _FIRST_USE], env=environ, check=True, capture_output=True, text=True
+            ).stdout.split()
+            rows.append((label, " / ".join(out)))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
+    parser.add_argument("--compile-times", action="store_true", help="also time cold/warm numba start")
+    args = parser.parse_args(argv)
+
+    header = (
+        f"{'variant':<9}{'random moves/s':>16}{'mask queries/s':>16}{'µs/step':>9}{'moves/game':>12}"
+        f"{'agent steps/s vs random':>25}{'vs greedy':>11}"
+    )
+    print(header)
+    print("-" * len(header))
+    for variant in ("duo", "classic"):
+        env = BlokusTurnEnv(variant)
+        random_play(env, 0.2)  # compile / warm up
+        moves_s, games = random_play(env, args.seconds)
+        per_game = sum(map(len, games)) / len(games)
+        queries = mask_queries(env, games[0])
+        step = step_us(env, games[:2000])
+        vs_random = agent_steps(variant, "random", args.seconds / 2)
+        vs_greedy = agent_steps(variant, "greedy", args.seconds / 2)
+        print(
+            f"{variant:<9}{moves_s:>16,.0f}{queries:>16,.0f}{step:>9.2f}{per_game:>12.1f}"
+            f"{vs_random:>25,.0f}{vs_greedy:>11,.0f}"
+        )
+    if args.compile_times:
+        print("\nfirst use, seconds: import / env+first reset / first step / total")
+        for label, times in first_use_times():
+            print(f"{label:<6}{times}")
+
+
+if __name__ == "__main__":
+    main()
