@@ -61,6 +61,8 @@ class TrainerSettings(BaseSettings):
     metrics_addr: str = Field(default="127.0.0.1", description="0.0.0.0 inside a pod so Prometheus can scrape")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     n_envs: int = Field(default=1, ge=1, le=256)
+    torch_threads: int = Field(default=1, ge=0, description="torch CPU threads; 0 keeps torch's default. One avoids "
+                               "thread oversubscription, which slows small policies many times over")
     win_window: int = Field(default=100, ge=1, description="episodes in the rolling win rate")
     log_buffer_size: int = Field(default=10_000, ge=1, description="episodes held in memory while MongoDB is down")
     log_flush_interval: float = Field(default=0.5, gt=0, le=60)

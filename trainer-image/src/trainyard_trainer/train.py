@@ -97,6 +97,8 @@ def run(settings: TrainerSettings, mongo: MongoSettings | None = None) -> int:
     _install_signal_handlers(stop)
 
     device = resolve_device(settings.device)
+    if settings.torch_threads:
+        torch.set_num_threads(settings.torch_threads)
     resume = checkpoints.latest(directory)
     attempt = Attempt(attempt=settings.attempt, device=device, resumed_from=str(resume.path) if resume else None,
                       resumed_timestep=resume.timestep if resume else 0,
