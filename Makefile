@@ -49,7 +49,7 @@ test-fast: install ## Unit tests only (seconds)
 	$(PYTEST) -m unit -q
 
 test: install ferretdb web chromium k8s-bins ## Every test tier: unit, FerretDB, training, browser, Kubernetes, chart
-	$(PY) -m importlinter.cli lint-imports --config pyproject.toml || $(VENV)/bin/lint-imports
+	$(VENV)/bin/lint-imports
 	$(PYTEST) -v --durations=15
 
 bench: install ferretdb web chromium ## Benchmarks: logger ingest, API latency, environment speed (prints tables)
