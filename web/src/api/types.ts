@@ -1,0 +1,71 @@
+/**
+ * Wire types (the JSON the API sends, from the OpenAPI-generated schema) and the normalised run
+ * types the rest of the UI uses. The generated types mark every field that has a server-side default
+ * as optional; `normalize.ts` fills those defaults once, in the fetch layer, so components never
+ * deal with "absent vs empty". View types for tables and charts are built from these in `src/lib/`.
+ *
+ * Nested types are derived through the response structure rather than by schema name, so a renamed
+ * helper model on the API side does not break the UI.
+ */
+import type { components } from "./schema.gen";
+
+type Schemas = components["schemas"];
+
+export type WireRunSummary = Schemas["RunSummary"];
+export type WireRunDetail = Schemas["RunDetail"];
+export type AgentList = Schemas["AgentList"];
+/** A checkpoint file on the shared volume, with the URL that downloads it. */
+export type CheckpointFile = Schemas["CheckpointFile"];
+
+export type RunStatus = WireRunSummary["status"];
+export type RunStats = WireRunSummary["summary"];
+export type Episode = NonNullable<WireRunDetail["metrics"]["episodes"]>[number];
+export type WinRatePoint = NonNullable<WireRunDetail["metrics"]["rolling_win_rate"]>[number];
+export type Checkpoint = NonNullable<WireRunDetail["checkpoint_paths"]>[number];
+
+type Defaulted = "end_time" | "duration_seconds" | "metadata" | "metrics";
+
+/** A run as listed: wire fields with their defaults filled in. */
+export interface RunSummary extends Omit<WireRunSummary, Defaulted> {
+  end_time: string | null;
+  duration_seconds: number | null;
+  metadata: Record<string, unknown>;
+  /** In list responses only the newest episode and win rate. */
+  metrics: { episodes: Episode[]; rolling_win_rate: WinRatePoint[] };
+}
+
+/** One run with its (possibly downsampled) series, configuration and checkpoints. */
+export interface RunDetail extends Omit<RunSummary, "metrics"> {
+  config: Record<string, unknown>;
+  checkpoint_paths: Checkpoint[];
+  metrics: {
+    episodes: Episode[];
+    rolling_win_rate: WinRatePoint[];
+    downsampled: boolean;
+    /** Episodes per point; 1 when raw. */
+    resolution: number;
+  };
+}
+
+/** Payload of the `episodes` server-sent event: only the episodes new since the last event. */
+export interface EpisodesEvent {
+  episodes?: Episode[];
+  rolling_win_rate?: WinRatePoint[];
+}
+
+export const RUN_STATUSES: readonly RunStatus[] = ["running", "completed", "stopped", "failed"];
+
+/** Fields the list endpoint accepts in `sort` (prefix `-` for descending). */
+export const SORT_FIELDS = [
+  "start_time",
+  "end_time",
+  "duration",
+  "episodes",
+  "final_metric",
+  "mean_reward",
+  "agent_id",
+  "algorithm",
+  "status",
+  "run_id",
+] as const;
+export type SortField = (typeof SORT_FIELDS)[number];

@@ -1,0 +1,127 @@
+/**
+ * One metric of one run over episodes: the raw line, its EMA (with a smoothing slider) and, for
+ * downsampled data, the min/max band of each bucket. Takes a plain `MetricSeries` built by
+ * lib/series; drag-select zooms (reported through `onZoom`), double-click resets.
+ */
+import { useId, useMemo, useState, type ReactNode } from "react";
+import type uPlot from "uplot";
+import type { MetricSeries } from "../lib/series";
+import { emaSmooth } from "../lib/smoothing";
+import { withAlpha } from "./palette";
+import { UPlotChart } from "./UPlotChart";
+
+export interface MetricChartProps {
+  title: string;
+  testId: string;
+  series: MetricSeries;
+  color: string;
+  xLabel: string;
+  yLabel: string;
+  /** Values are fractions shown as percentages on a fixed 0–100% axis. */
+  percent?: boolean;
+  syncKey?: string;
+  onZoom?: (min: number, max: number) => void;
+  emptyText: string;
+  note?: ReactNode;
+}
+
+export const DEFAULT_SMOOTHING = 0.6;
+
+export function percentTick(value: number): string {
+  return `${Math.round(value * 100)}%`;
+}
+
+function valueFormatter(percent: boolean) {
+  return (_u: uPlot, v: number | null) =>
+    v === null || v === undefined ? "—" : percent ? `${(v * 100).toFixed(1)}%` : v.toFixed(3);
+}
+
+export function SmoothingSlider({ value, onChange }: { value: number; onChange: (v: number) => void }) {
+  const id = useId();
+  return (
+    <label className="smoothing" htmlFor={id}>
+      <span>Smoothing</span>
+      <input
+        id={id}
+        type="range"
+        min={0}
+        max={0.99}
+        step={0.01}
+        value={value}
+        onChange={(e) => onChange(Number(e.target.value))}
+        aria-valuetext={value.toFixed(2)}
+      />
+      <output htmlFor={id}>{value.toFixed(2)}</output>
+    </label>
+  );
+}
+
+export function MetricChart(props: MetricChartProps) {
+  const { title, testId, series, color, xLabel, yLabel, percent = false, syncKey, onZoom, emptyText, note } = props;
+  const [smoothing, setSmoothing] = useState(DEFAULT_SMOOTHING);
+  const banded = Boolean(series.band);
+
+  const data = useMemo<uPlot.AlignedData>(() => {
+    const cols: (number | null)[][] = [series.y, emaSmooth(series.y, smoothing)];
+    if (series.band) cols.push(series.band.min, series.band.max);
+    return [series.x, ...cols] as uPlot.AlignedData;
+  }, [series, smoothing]);
+
+  const labels = useMemo(
+    () => [yLabel, `${yLabel} (EMA)`, ...(banded ? [`${yLabel} min`, `${yLabel} max`] : [])],
+    [yLabel, banded],
+  );
+
+  const options = useMemo<Omit<uPlot.Options, "width" | "height">>(() => {
+    const value = valueFormatter(percent);
+    const seriesOpts: uPlot.Series[] = [
+      { label: xLabel },
+      { label: labels[0], stroke: withAlpha(color, banded ? 0.55 : 0.35), width: 1, value },
+      { label: labels[1], stroke: color, width: 2, value },
+    ];
+    if (banded) {
+      const edge = { stroke: withAlpha(color, 0.25), width: 1, value, points: { show: false } };
+      seriesOpts.push({ ...edge, label: labels[2] }, { ...edge, label: labels[3] });
+    }
+    return {
+      scales: { x: { time: false }, ...(percent ? { y: { range: [0, 1] as uPlot.Range.MinMax } } : {}) },
+      axes: [
+        { label: xLabel },
+        {
+          label: yLabel,
+          size: 60,
+          ...(percent ? { values: (_u: uPlot, ticks: number[]) => ticks.map(percentTick) } : {}),
+        },
+      ],
+      series: seriesOpts,
+      bands: banded ? [{ series: [4, 3], fill: withAlpha(color, 0.14) }] : [],
+      cursor: { drag: { x: true, y: false, setScale: true }, ...(syncKey ? { sync: { key: syncKey } } : {}) },
+      legend: { live: true },
+    };
+  }, [color, xLabel, yLabel, percent, banded, labels, syncKey]);
+
+  return (
+    <section className="card chart-card" aria-label={title}>
+      <header className="chart-card__header">
+        <h3>{title}</h3>
+        {series.x.length > 0 && <SmoothingSlider value={smoothing} onChange={setSmoothing} />}
+      </header>
+      {series.x.length === 0 ? (
+        <div className="chart-empty" data-testid={`${testId}-empty`}>
+          {emptyText}
+        </div>
+      ) : (
+        <div
+          className="chart-frame"
+          data-testid={testId}
+          data-series-count={labels.length}
+          data-series={labels.join(",")}
+          data-points={series.x.length}
+        >
+          <UPlotChart options={options} data={data} onZoom={onZoom} testId={`${testId}-plot`} />
+        </div>
+      )}
+      {note && <footer className="chart-card__note">{note}</footer>}
+    </section>
+  );
+}
