@@ -1,6 +1,7 @@
 """Asynchronous MongoDB reads for the API (PyMongo's ``AsyncMongoClient``).
 
-The read side of ``layout``: run listings, run details with downsampled series, streaming exports.
+The read side of ``layout``: run listings, run details with downsampled series, streaming exports,
+rollout diagnostics, evaluation games and the run list that benchmarks rank.
 Operations stay within what FerretDB v1 supports (find, sort, limit, projections, count).
 """
 
@@ -15,7 +16,7 @@ from pymongo import AsyncMongoClient
 
 from trainyard_runstore import layout, series
 from trainyard_runstore.layout import SubStats
-from trainyard_runstore.schema import Episode
+from trainyard_runstore.schema import EvalGame, Episode, Rollout
 from trainyard_runstore.settings import MongoSettings
 
 # Ranges of up to max(max_points * factor, minimum) episodes are read raw and grouped exactly;
@@ -123,3 +124,17 @@ class AsyncRunStore:
         stats = await self.sub_stats(run_id, first, upper)
         eps, wr, per = series.group_stats(stats, max_points)
         return Series(eps, wr, True, per * layout.SUB_SIZE)
+
+    async def rollouts(self, run_id: str, first: int, last: int) -> list[Rollout]:
+        """Rollouts ``first``..``last`` (inclusive) in order."""
+        keys = [layout.rollout_page_key(run_id, p) for p in layout.rollout_pages_between(first, last)]
+        return [r for doc in await self._by_ids(layout.ROLLOUTS, keys) for r in layout.page_rollouts(doc, first, last)]
+
+    async def game(self, run_id: str, n: int) -> EvalGame | None:
+        doc = await self.db[layout.GAMES].find_one(layout.game_key(run_id, n))
+        return EvalGame.model_validate(doc) if doc else None
+
+    async def benchmark_runs(self, env_id: str) -> list[dict[str, Any]]:
+        """Completed runs of ``env_id`` with their config and evaluations: one find on the run list."""
+        cursor = self.db[layout.RUNS].find(layout.benchmark_filter(env_id), layout.BENCHMARK_PROJECTION)
+        return await cursor.to_list()

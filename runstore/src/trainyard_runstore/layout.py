@@ -12,6 +12,10 @@ Every single-run read and write addresses documents by ``_id`` alone (computed h
 run_id): FerretDB's SQLite backend pushes down only a filter that is exactly ``{_id: <string or
 ObjectId>}`` and scans the whole collection otherwise; MongoDB serves both from its ``_id`` index.
 A run document's ``_id`` is an ObjectId derived from its run_id (the spec's schema keeps its ObjectId).
+
+Rollout diagnostics live in *rollout pages* of ``ROLLOUT_PAGE_SIZE`` rollouts, replaced whole and
+merged by rollout number like buckets. Evaluation games live one per document (``game_key``), numbered
+across all evaluations of the run; the evaluations themselves are a short list on the run document.
 """
 
 from __future__ import annotations
@@ -24,15 +28,18 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from trainyard_runstore.schema import Episode, RunStats
+from trainyard_runstore.schema import EvalGame, Episode, Rollout, RunStats
 
 RUNS = "training_runs"
 BUCKETS = "training_episode_buckets"
 STATS = "training_episode_stats"
+ROLLOUTS = "training_rollouts"
+GAMES = "training_eval_games"
 
 BUCKET_SIZE = 1000
 SUB_SIZE = 100
 PAGE_BUCKETS = 50  # buckets whose statistics share one stats page (50,000 episodes)
+ROLLOUT_PAGE_SIZE = 1000
 
 INDEXES: dict[str, list[IndexModel]] = {
     RUNS: [
@@ -44,6 +51,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     BUCKETS: [IndexModel([("run_id", ASCENDING), ("bucket", ASCENDING)], unique=True, name="run_bucket")],
     STATS: [IndexModel([("run_id", ASCENDING), ("page", ASCENDING)], unique=True, name="run_page")],
+    ROLLOUTS: [IndexModel([("run_id", ASCENDING), ("page", ASCENDING)], unique=True, name="run_page")],
+    GAMES: [IndexModel([("run_id", ASCENDING), ("n", ASCENDING)], unique=True, name="run_game")],
 }
 
 # Sortable list columns -> stored field path.
@@ -80,6 +89,18 @@ def bucket_key(run_id: str, bucket: int) -> dict[str, Any]:
 
 def page_key(run_id: str, page: int) -> dict[str, Any]:
     return {"_id": f"{run_id}/p{page:05d}"}
+
+
+def rollout_page_of(rollout: int) -> int:
+    return (rollout - 1) // ROLLOUT_PAGE_SIZE
+
+
+def rollout_page_key(run_id: str, page: int) -> dict[str, Any]:
+    return {"_id": f"{run_id}/r{page:05d}"}
+
+
+def game_key(run_id: str, n: int) -> dict[str, Any]:
+    return {"_id": f"{run_id}/g{n:05d}"}
 
 
 def buckets_between(first: int, last: int) -> range:
@@ -288,3 +309,47 @@ def bucket_episodes(doc: dict | None, first: int, last: int) -> list[Episode]:
     if not doc:
         return []
     return [Episode.model_validate(e) for e in doc["episodes"] if first <= e["episode"] <= last]
+
+
+# ---------------------------------------------------------------- rollouts, evaluation games
+
+
+def merge_rollouts(existing: Iterable[Rollout], new: Iterable[Rollout]) -> list[Rollout]:
+    """Merge by rollout number (a replayed rollout replaces itself), sorted."""
+    by_number = {r.rollout: r for r in existing}
+    for r in new:
+        by_number[r.rollout] = r
+    return [by_number[n] for n in sorted(by_number)]
+
+
+def rollout_page_doc(run_id: str, page: int, rollouts: list[Rollout]) -> dict:
+    return {
+        **rollout_page_key(run_id, page),
+        "run_id": run_id,
+        "page": page,
+        "first": rollouts[0].rollout,
+        "last": rollouts[-1].rollout,
+        "rollouts": [r.model_dump(exclude_none=True) for r in rollouts],
+    }
+
+
+def page_rollouts(doc: dict | None, first: int = 1, last: int = 1 << 62) -> list[Rollout]:
+    if not doc:
+        return []
+    return [Rollout.model_validate(r) for r in doc["rollouts"] if first <= r["rollout"] <= last]
+
+
+def rollout_pages_between(first: int, last: int) -> range:
+    return range(rollout_page_of(max(first, 1)), rollout_page_of(max(last, 1)) + 1)
+
+
+def game_doc(run_id: str, game: EvalGame) -> dict:
+    return {**game_key(run_id, game.n), "run_id": run_id, **game.model_dump()}
+
+
+# Benchmarks read every completed run of an environment with only what ranking needs.
+BENCHMARK_PROJECTION = {"_id": 0, "run_id": 1, "agent_id": 1, "config": 1, "evaluations": 1}
+
+
+def benchmark_filter(env_id: str) -> dict[str, Any]:
+    return {"config.env_id": env_id, "status": "completed"}

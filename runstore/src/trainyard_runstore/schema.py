@@ -98,6 +98,106 @@ class RunStats(BaseModel):
     last_episode: int = 0
 
 
+class Rollout(BaseModel):
+    """Diagnostics of one PPO rollout and of the update that consumed it (rollout pages, see ``layout``)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    rollout: int = Field(ge=1, description="1-based rollout number within the run")
+    timestep: int = Field(ge=0, description="global timestep at the end of the rollout")
+    legal_share: float | None = Field(default=None, description="mean share of the actions legal under the mask")
+    entropy: float | None = Field(default=None, description="policy entropy (nats), mean over the update")
+    invalid_actions: int = Field(default=0, ge=0, description="actions chosen outside the mask; must stay 0")
+    policy_gradient_loss: float | None = None
+    value_loss: float | None = None
+    approx_kl: float | None = None
+    clip_fraction: float | None = None
+    episodes: int = Field(default=0, ge=0, description="episodes finished during the rollout")
+    opponents: dict[str, int] = Field(default_factory=dict,
+                                      description="finished games per opponent (self-play: checkpoint names)")
+    time: datetime | None = None
+
+
+class Interval(BaseModel):
+    low: float
+    high: float
+
+
+class OpponentResult(BaseModel):
+    """Evaluation games of one checkpoint against one opponent, seats alternating."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    opponent: str
+    games: int = Field(ge=0)
+    wins: int = Field(ge=0)
+    draws: int = Field(default=0, ge=0)
+    losses: int = Field(default=0, ge=0)
+    win_rate: float = Field(ge=0, le=1)
+    win_rate_ci: Interval = Field(description="95% Wilson score interval of the win rate")
+    mean_score_margin: float = Field(description="mean of own score - best opponent score")
+    score_margin_ci: Interval = Field(description="95% t-interval of the mean score margin")
+    first_game: int = Field(default=1, ge=1, description="number of this opponent's first stored game")
+
+
+class Evaluation(BaseModel):
+    """One evaluation of a checkpoint (``evaluations[]`` of the run; ``evaluation`` is the newest)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(description="unique per evaluation; writing the same one again replaces it")
+    checkpoint: str
+    timestep: int = Field(ge=0, description="timestep of the evaluated checkpoint")
+    episode: int | None = None
+    env_id: str
+    variant: str
+    deterministic: bool = True
+    seed: int
+    trigger: str = Field(default="training", description="'training' (after completion) or 'cli'")
+    time: datetime = Field(default_factory=utcnow)
+    duration_seconds: float | None = None
+    first_game: int = Field(default=1, ge=1, description="stored games first_game..last_game belong to it")
+    last_game: int = Field(default=0, ge=0)
+    results: list[OpponentResult] = Field(default_factory=list)
+
+    def result(self, opponent: str) -> OpponentResult | None:
+        return next((r for r in self.results if r.opponent == opponent), None)
+
+
+class EvalGame(BaseModel):
+    """One evaluation game, compact enough to store every one: replayable from ``moves``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    n: int = Field(default=1, ge=1, description="game number, global across the run's evaluations")
+    evaluation_id: str
+    opponent: str
+    variant: str
+    board_size: int = Field(ge=1)
+    agent_seat: int = Field(ge=0)
+    seed: int
+    moves: list[int] = Field(description="placement ids in play order (passes are implicit)")
+    seats: list[int] = Field(description="the seat that played each move")
+    cells: list[list[int]] = Field(description="board cells (row * size + col) covered by each move")
+    scores: list[int] = Field(description="final score per seat")
+
+
+class EvaluationResult(BaseModel):
+    """An evaluation with its games: the unit the trainer hands to the store (and to spill files)."""
+
+    evaluation: Evaluation
+    games: list[EvalGame] = Field(default_factory=list)
+
+    def numbered(self, first: int) -> EvaluationResult:
+        """Games renumbered ``first``.. in order (they arrive numbered 1..); results follow."""
+        shift = first - 1 - (min((g.n for g in self.games), default=1) - 1)
+        games = [g.model_copy(update={"n": g.n + shift}) for g in self.games]
+        results = [r.model_copy(update={"first_game": r.first_game + shift}) for r in self.evaluation.results]
+        last = max((g.n for g in games), default=first - 1)
+        evaluation = self.evaluation.model_copy(update={"first_game": first, "last_game": last, "results": results})
+        return EvaluationResult(evaluation=evaluation, games=games)
+
+
 class RunRecord(BaseModel):
     """A run's top-level document (its episodes live in bucket documents, see ``layout``)."""
 
@@ -115,3 +215,6 @@ class RunRecord(BaseModel):
     last_episode: Episode | None = None
     checkpoint_paths: list[Checkpoint] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
+    last_rollout: Rollout | None = None
+    evaluations: list[Evaluation] = Field(default_factory=list, description="every evaluation, newest last")
+    evaluation: Evaluation | None = Field(default=None, description="the newest evaluation")

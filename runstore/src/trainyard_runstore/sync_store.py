@@ -11,11 +11,23 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from pymongo import MongoClient, ReplaceOne
+from pymongo import MongoClient
 
 from trainyard_runstore import layout
 from trainyard_runstore.layout import SubStats
-from trainyard_runstore.schema import Attempt, Checkpoint, Episode, ErrorInfo, RunRecord, RunStatus, utcnow
+from trainyard_runstore.schema import (
+    Attempt,
+    Checkpoint,
+    Episode,
+    ErrorInfo,
+    EvalGame,
+    Evaluation,
+    EvaluationResult,
+    Rollout,
+    RunRecord,
+    RunStatus,
+    utcnow,
+)
 from trainyard_runstore.settings import MongoSettings
 
 log = logging.getLogger(__name__)
@@ -116,6 +128,44 @@ class RunStore:
         self.db[layout.RUNS].update_one(layout.run_key(run_id), {"$set": {"metadata.attempts": kept}})
         return number
 
+    def add_evaluation(self, run_id: str, result: EvaluationResult) -> Evaluation:
+        """Store an evaluation and its games; returns the evaluation with its game numbers.
+
+        Games are numbered after every earlier evaluation's games; writing an evaluation with an
+        ``id`` already stored replaces it and reuses its numbers (a replayed spill file). The games
+        go first, then the run's list: an interruption in between leaves games that the retry
+        overwrites.
+        """
+        run = self.db[layout.RUNS].find_one(layout.run_key(run_id), {"evaluations": 1}) or {}
+        existing = [Evaluation.model_validate(e) for e in run.get("evaluations") or []]
+        same = next((e for e in existing if e.id == result.evaluation.id), None)
+        first = same.first_game if same else max((e.last_game for e in existing), default=0) + 1
+        numbered = result.numbered(first)
+        if numbered.games:
+            self.db[layout.GAMES].bulk_write(
+                [ReplaceOne(layout.game_key(run_id, g.n), layout.game_doc(run_id, g), upsert=True)
+                 for g in numbered.games], ordered=True)
+        kept = [e for e in existing if e.id != result.evaluation.id] + [numbered.evaluation]
+        kept.sort(key=lambda e: e.time)
+        docs = [e.model_dump(mode="python") for e in kept]
+        self.db[layout.RUNS].update_one(layout.run_key(run_id), {"$set": {"evaluations": docs, "evaluation": docs[-1]}})
+        return numbered.evaluation
+
+    def game(self, run_id: str, n: int) -> EvalGame | None:
+        doc = self.db[layout.GAMES].find_one(layout.game_key(run_id, n))
+        return EvalGame.model_validate(doc) if doc else None
+
+    def rollouts(self, run_id: str, first: int = 1, last: int | None = None) -> list[Rollout]:
+        """Stored rollouts in [first, last]; ``last`` defaults to the run's newest."""
+        if last is None:
+            run = self.db[layout.RUNS].find_one(layout.run_key(run_id), {"last_rollout": 1}) or {}
+            last = (run.get("last_rollout") or {}).get("rollout", 0)
+        out: list[Rollout] = []
+        for page in layout.rollout_pages_between(first, last):
+            out.extend(layout.page_rollouts(self.db[layout.ROLLOUTS].find_one(layout.rollout_page_key(run_id, page)),
+                                            first, last))
+        return out
+
     def writer(self, run_id: str) -> RunWriter:
         return RunWriter(self, run_id)
 
@@ -141,6 +191,8 @@ class RunWriter:
         self._bucket_cache: tuple[int, list[Episode]] | None = None
         self._last: Episode | None = None
         self._checkpoints: list[Checkpoint] | None = None
+        self._last_rollout: Rollout | None = None
+        self._rollout_page: tuple[int, list[Rollout]] | None = None
         self._loaded = False
 
     def _load(self) -> None:
@@ -148,13 +200,20 @@ class RunWriter:
         if self._loaded:
             return
         db = self.store.db
-        run = db[layout.RUNS].find_one(layout.run_key(self.run_id), {"last_episode": 1, "checkpoint_paths": 1})
+        run = db[layout.RUNS].find_one(layout.run_key(self.run_id),
+                                       {"last_episode": 1, "checkpoint_paths": 1, "last_rollout": 1})
         if run and run.get("last_episode"):
             self._last = Episode.model_validate(run["last_episode"])
             for page in range(layout.page_of(layout.bucket_of(self._last.episode)) + 1):
                 self._subs.update(layout.page_subs(db[layout.STATS].find_one(layout.page_key(self.run_id, page))))
         self._checkpoints = [Checkpoint.model_validate(c) for c in (run or {}).get("checkpoint_paths", [])]
+        if run and run.get("last_rollout"):
+            self._last_rollout = Rollout.model_validate(run["last_rollout"])
         self._loaded = True
+
+    def last_rollout(self) -> Rollout | None:
+        self._load()
+        return self._last_rollout
 
     def last_episode(self) -> Episode | None:
         self._load()
@@ -182,23 +241,20 @@ class RunWriter:
         by_bucket: dict[int, list[Episode]] = {}
         for ep in episodes:
             by_bucket.setdefault(layout.bucket_of(ep.episode), []).append(ep)
-        merged_by_bucket = {}
-        bucket_ops = []
-        for bucket, new in sorted(by_bucket.items()):
-            merged = layout.merge_episodes(self._bucket_episodes(bucket), new)
-            merged_by_bucket[bucket] = merged
-            bucket_ops.append(ReplaceOne(layout.bucket_key(self.run_id, bucket),
-                                         layout.bucket_doc(self.run_id, bucket, merged), upsert=True))
+        merged_by_bucket = {b: layout.merge_episodes(self._bucket_episodes(b), new)
+                            for b, new in sorted(by_bucket.items())}
         subs = dict(self._subs)
         subs.update({b: layout.sub_stats(m) for b, m in merged_by_bucket.items()})
-        stats_ops = []
+        db = self.store.db
+        # One replace per document rather than bulk_write: FerretDB's bulk update replies can lack
+        # the nModified field that PyMongo's bulk result merge requires.
+        for bucket, merged in merged_by_bucket.items():
+            db[layout.BUCKETS].replace_one(layout.bucket_key(self.run_id, bucket),
+                                           layout.bucket_doc(self.run_id, bucket, merged), upsert=True)
         for page in sorted({layout.page_of(b) for b in merged_by_bucket}):
             in_page = {b: v for b, v in subs.items() if layout.page_of(b) == page}
-            stats_ops.append(ReplaceOne(layout.page_key(self.run_id, page),
-                                        layout.page_doc(self.run_id, page, in_page), upsert=True))
-        db = self.store.db
-        db[layout.BUCKETS].bulk_write(bucket_ops, ordered=True)
-        db[layout.STATS].bulk_write(stats_ops, ordered=True)
+            db[layout.STATS].replace_one(layout.page_key(self.run_id, page),
+                                         layout.page_doc(self.run_id, page, in_page), upsert=True)
         # Only after both writes succeeded does the in-memory view move on.
         self._subs = subs
         newest = max(merged_by_bucket)
@@ -227,3 +283,30 @@ class RunWriter:
             {"$set": {"checkpoint_paths": [c.model_dump(mode="python", exclude_none=True) for c in kept]}},
         )
         self._checkpoints = kept
+
+    def write_rollouts(self, rollouts: list[Rollout]) -> None:
+        """Upsert rollout diagnostics (any order, duplicates allowed): whole pages, merged by number."""
+        if not rollouts:
+            return
+        self._load()
+        by_page: dict[int, list[Rollout]] = {}
+        for r in rollouts:
+            by_page.setdefault(layout.rollout_page_of(r.rollout), []).append(r)
+        merged_by_page = {}
+        for page, new in sorted(by_page.items()):
+            if self._rollout_page is not None and self._rollout_page[0] == page:
+                existing = self._rollout_page[1]
+            else:
+                existing = layout.page_rollouts(
+                    self.store.db[layout.ROLLOUTS].find_one(layout.rollout_page_key(self.run_id, page)))
+            merged_by_page[page] = layout.merge_rollouts(existing, new)
+        self.store.db[layout.ROLLOUTS].bulk_write(
+            [ReplaceOne(layout.rollout_page_key(self.run_id, p), layout.rollout_page_doc(self.run_id, p, m),
+                        upsert=True) for p, m in merged_by_page.items()], ordered=True)
+        newest = max(merged_by_page)
+        self._rollout_page = (newest, merged_by_page[newest])
+        candidate = max(rollouts, key=lambda r: r.rollout)
+        if self._last_rollout is None or candidate.rollout >= self._last_rollout.rollout:
+            self._last_rollout = candidate
+            self.store.db[layout.RUNS].update_one(
+                layout.run_key(self.run_id), {"$set": {"last_rollout": candidate.model_dump(exclude_none=True)}})

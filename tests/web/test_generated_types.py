@@ -1,0 +1,24 @@
+"""The web UI's API types are generated from api/openapi.json; a stale copy fails here."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.web
+
+WEB = Path(__file__).resolve().parents[2] / "web"
+
+
+def test_generated_types_match_the_openapi_document(tmp_path):
+    out = tmp_path / "schema.gen.ts"
+    subprocess.run(["node_modules/.bin/openapi-typescript", "../api/openapi.json", "-o", str(out)], cwd=WEB,
+                   check=True, capture_output=True, timeout=120)
+    committed = (WEB / "src" / "api" / "schema.gen.ts").read_text()
+    assert out.read_text() == committed, "web/src/api/schema.gen.ts is stale: run 'make openapi' and commit it"
+
+
+def test_vitest_suite_passes():
+    out = subprocess.run(["npx", "vitest", "run", "--reporter=dot"], cwd=WEB, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
