@@ -65,3 +65,15 @@ def test_operator_failure_record_creates_a_run_that_never_started(store):
     assert run["status"] == "failed"
     assert run["metadata"]["error"]["pod_reason"] == "ImagePullBackOff"
     assert run["end_time"] is not None
+
+
+def test_bulk_import_reads_back_like_written_episodes(store):
+    store.create_run(RunRecord(run_id="imp", agent_id="a"))
+    store.writer("imp").import_episodes(make_eps(1, 2500, win_every=3))
+    assert [e.episode for e in store.episodes("imp")] == list(range(1, 2501))
+    run = store.get_run("imp")
+    assert run["summary"]["episodes"] == 2500 and run["summary"]["wins"] == 833
+    store.writer("imp").write_episodes(make_eps(2501, 2510))  # a later writer continues normally
+    assert store.get_run("imp")["summary"]["episodes"] == 2510
+    with pytest.raises(ValueError, match="already has episodes"):
+        store.writer("imp").import_episodes(make_eps(1, 5))

@@ -264,6 +264,31 @@ class RunWriter:
             self._last = candidate
         self._write_summary()
 
+    def import_episodes(self, episodes: list[Episode]) -> None:
+        """Bulk-load the complete, sorted history of a run that has none yet (inserts only).
+
+        Much faster than ``write_episodes`` on FerretDB, whose replaces scan the collection.
+        """
+        self._load()
+        if self._last is not None:
+            raise ValueError(f"run {self.run_id} already has episodes; use write_episodes")
+        by_bucket: dict[int, list[Episode]] = {}
+        for ep in episodes:
+            by_bucket.setdefault(layout.bucket_of(ep.episode), []).append(ep)
+        subs = {b: layout.sub_stats(eps) for b, eps in by_bucket.items()}
+        db = self.store.db
+        docs = [layout.bucket_doc(self.run_id, b, eps) for b, eps in sorted(by_bucket.items())]
+        for i in range(0, len(docs), 50):
+            db[layout.BUCKETS].insert_many(docs[i:i + 50], ordered=True)
+        pages: dict[int, dict[int, list[SubStats]]] = {}
+        for b, v in subs.items():
+            pages.setdefault(layout.page_of(b), {})[b] = v
+        db[layout.STATS].insert_many([layout.page_doc(self.run_id, p, v) for p, v in sorted(pages.items())])
+        self._subs = subs
+        self._last = episodes[-1]
+        self._bucket_cache = None
+        self._write_summary()
+
     def _write_summary(self) -> None:
         stats = layout.summarize((s for b in sorted(self._subs) for s in self._subs[b]), self._last)
         update: dict[str, Any] = {"summary": stats.model_dump()}
