@@ -1,0 +1,60 @@
+# The Helm chart (charts/trainyard), the container images and a kind cluster for users with Docker.
+# Included from the top Makefile; tests live in tests/chart/.
+#
+# helm is built from the Go module proxy into $(TRAINYARD_CACHE)/helm-v$(HELM_VERSION)/, the same path
+# and flags as scripts/k8s/build.sh uses, so whichever runs first builds it and the other finds it.
+
+PY ?= .venv/bin/python
+PYTEST ?= $(PY) -m pytest
+# The cache root scripts/k8s/build.sh and the tests use (the top Makefile exports it).
+TRAINYARD_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/trainyard
+HELM_VERSION := 3.22.0
+HELM := $(TRAINYARD_CACHE)/helm-v$(HELM_VERSION)/helm
+KIND_VERSION := 0.33.0
+CHART := charts/trainyard
+# Images are tagged $(IMAGE_REPO)/{trainer,api,operator}:$(IMAGE_TAG).
+IMAGE_REPO ?= trainyard
+IMAGE_TAG ?= dev
+
+.PHONY: helm prometheus images kind-up chart-lint
+
+$(HELM):
+	@echo ">> building helm v$(HELM_VERSION) into $(@D)"
+	@command -v go >/dev/null || { echo "go is not installed (need Go >= 1.26)" >&2; exit 1; }
+	@set -e; export GOTOOLCHAIN=local CGO_ENABLED=0; \
+	gomod=$$(go mod download -json helm.sh/helm/v3@v$(HELM_VERSION) | sed -n 's/^\t"GoMod": "\(.*\)",$$/\1/p'); \
+	client_go=$$(awk '$$1 == "k8s.io/client-go" { sub(/^v/, "", $$2); print $$2; exit }' "$$gomod"); \
+	major=$$(( $${client_go%%.*} + 1 )); minor=$${client_go#*.}; minor=$${minor%%.*}; \
+	flags="-s -w -X helm.sh/helm/v3/internal/version.version=v$(HELM_VERSION) -X helm.sh/helm/v3/internal/version.gitTreeState=clean"; \
+	for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do \
+	  flags="$$flags -X $$pkg.k8sVersionMajor=$$major -X $$pkg.k8sVersionMinor=$$minor"; done; \
+	mkdir -p $(@D); GOBIN=$(abspath $(@D)) go install -trimpath -ldflags "$$flags" helm.sh/helm/v3/cmd/helm@v$(HELM_VERSION)
+
+helm: $(HELM) ## Build helm v3.22.0 once (cached outside the repository)
+
+prometheus: ## Install Debian's Prometheus for the dashboard test, if missing (apt; run as root)
+	@command -v prometheus >/dev/null || { echo ">> installing prometheus (apt)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null) || \
+	  { echo "could not install prometheus: run 'apt-get install prometheus' as root" >&2; exit 1; }; }
+
+chart-lint: $(HELM) ## helm lint --strict the chart with its default values and every charts/trainyard/ci/*.yaml
+	$(HELM) lint --strict $(CHART)
+	@for f in $(CHART)/ci/*.yaml; do $(HELM) lint --strict $(CHART) --values $$f | tail -n 1 | sed "s|^|$$f: |" || exit 1; done
+
+images: ## Build the trainer, API and operator images with docker or podman (IMAGE_TAG=dev)
+	@engine=$${CONTAINER_ENGINE:-}; \
+	if [ -z "$$engine" ]; then for e in docker podman; do \
+	  if command -v $$e >/dev/null && $$e info >/dev/null 2>&1; then engine=$$e; break; fi; done; fi; \
+	if [ -z "$$engine" ] || ! command -v $$engine >/dev/null; then \
+	  echo "make images: no usable container engine$${engine:+ ($$engine not found)}: install docker or podman" \
+	    "(and start its daemon), or set CONTAINER_ENGINE" >&2; \
+	  exit 1; fi; \
+	set -e; for image in trainer:trainer-image api:api operator:operator; do \
+	  echo ">> $$engine build $(IMAGE_REPO)/$${image%%:*}:$(IMAGE_TAG)"; \
+	  $$engine build -f $${image#*:}/Dockerfile -t $(IMAGE_REPO)/$${image%%:*}:$(IMAGE_TAG) .; done
+
+kind-up: $(HELM) images ## For a user with Docker: kind cluster, images, chart, smoke TrainingRun; prints the UI address
+	@command -v kind >/dev/null || test -x $(TRAINYARD_CACHE)/kind-v$(KIND_VERSION)/kind || \
+	  { echo ">> building kind v$(KIND_VERSION)"; GOBIN=$(TRAINYARD_CACHE)/kind-v$(KIND_VERSION) go install sigs.k8s.io/kind@v$(KIND_VERSION); }
+	HELM=$(HELM) KIND=$$(command -v kind || echo $(TRAINYARD_CACHE)/kind-v$(KIND_VERSION)/kind) KUBECTL=$$(command -v kubectl || echo .venv/bin/kubectl) \
+	  IMAGE_REPO=$(IMAGE_REPO) IMAGE_TAG=$(IMAGE_TAG) bash scripts/kind-up.sh

@@ -1,0 +1,15 @@
+"""Fixtures of the chart tests: helm, and the k8s tier's control plane (tests/support/kube)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.chart.helm import helm_binary
+from tests.support.kube.fixtures import *  # noqa: F403 - control_plane, kube_api, k8s_namespace, pod_runner
+
+
+@pytest.fixture(scope="session")
+def helm() -> Path:
+    return helm_binary()
