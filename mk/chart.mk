@@ -1,8 +1,8 @@
 # The Helm chart (charts/trainyard), the container images and a kind cluster for users with Docker.
 # Included from the top Makefile; tests live in tests/chart/.
 #
-# helm is built from the Go module proxy into $(TRAINYARD_CACHE)/helm-v$(HELM_VERSION)/, the same path
-# and flags as scripts/k8s/build.sh uses, so whichever runs first builds it and the other finds it.
+# helm is built by scripts/k8s/build.sh --helm (from the Go module proxy, cached in
+# $(TRAINYARD_CACHE)/helm-v$(HELM_VERSION)/); HELM_VERSION here must match the one there.
 
 PY ?= .venv/bin/python
 PYTEST ?= $(PY) -m pytest
@@ -19,16 +19,7 @@ IMAGE_TAG ?= dev
 .PHONY: helm prometheus images kind-up chart-lint
 
 $(HELM):
-	@echo ">> building helm v$(HELM_VERSION) into $(@D)"
-	@command -v go >/dev/null || { echo "go is not installed (need Go >= 1.26)" >&2; exit 1; }
-	@set -e; export GOTOOLCHAIN=local CGO_ENABLED=0; \
-	gomod=$$(go mod download -json helm.sh/helm/v3@v$(HELM_VERSION) | sed -n 's/^\t"GoMod": "\(.*\)",$$/\1/p'); \
-	client_go=$$(awk '$$1 == "k8s.io/client-go" { sub(/^v/, "", $$2); print $$2; exit }' "$$gomod"); \
-	major=$$(( $${client_go%%.*} + 1 )); minor=$${client_go#*.}; minor=$${minor%%.*}; \
-	flags="-s -w -X helm.sh/helm/v3/internal/version.version=v$(HELM_VERSION) -X helm.sh/helm/v3/internal/version.gitTreeState=clean"; \
-	for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do \
-	  flags="$$flags -X $$pkg.k8sVersionMajor=$$major -X $$pkg.k8sVersionMinor=$$minor"; done; \
-	mkdir -p $(@D); GOBIN=$(abspath $(@D)) go install -trimpath -ldflags "$$flags" helm.sh/helm/v3/cmd/helm@v$(HELM_VERSION)
+	@bash scripts/k8s/build.sh --helm >/dev/null
 
 helm: $(HELM) ## Build helm v3.22.0 once (cached outside the repository)
 

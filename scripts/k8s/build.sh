@@ -136,8 +136,9 @@ case ${1:-} in
     --bin-dir) echo "$bin_dir"; exit 0 ;;
     --helm-dir) echo "$helm_dir"; exit 0 ;;
     --regen) shift; regen "$@"; exit 0 ;;
+    --helm) [[ -x $helm_dir/helm ]] || build_helm; echo "$helm_dir/helm"; exit 0 ;;
     "") ;;
-    *) echo "usage: $0 [--bin-dir | --helm-dir | --regen K8S_VERSION ETCD_VERSION]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--bin-dir | --helm-dir | --helm | --regen K8S_VERSION ETCD_VERSION]" >&2; exit 2 ;;
 esac
 
 command -v go >/dev/null || { log "go is not installed (need Go >= 1.26)"; exit 1; }
