@@ -7,11 +7,12 @@ import os
 from pathlib import Path
 
 import pytest
-
-from tests.support.ferretdb import FerretDB
-from tests.support.processes import ApiServer
 from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
+
+from tests.support.ferretdb import FerretDB
+from tests.support.kube.fixtures import *  # noqa: F403 - one control plane and pod runner per session
+from tests.support.processes import ApiServer
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("TRAINYARD_ARTIFACTS", REPO / ".artifacts"))

@@ -2,13 +2,16 @@
 
 Builds the binaries if needed (scripts/k8s/build.sh), starts etcd, kube-apiserver and
 kube-controller-manager (tests/support/kube/controlplane.py) and the pod runner that stands in for
-a kubelet (tests/support/kube/podrunner.py), writes the admin kubeconfig to .dev/kubeconfig and
-then the processes in EXTRA_PROCESSES, each with KUBECONFIG set. State lives in .dev/cluster/ and
-is wiped on the next start; logs in .dev/cluster/*.log and .dev/cluster/pods/logs/.
+a kubelet (tests/support/kube/podrunner.py), writes the admin kubeconfig to .dev/kubeconfig, then
+the rest of the stack: FerretDB (data in .dev/ferretdb, shared with `make dev`), the TrainingRun
+CRD, the MongoDB Secret and checkpoint claim the operator expects in namespace `default`, and the
+processes in stack_processes() (API + UI, operator), each with KUBECONFIG set. Cluster state lives
+in .dev/cluster/ and is wiped on the next start; logs in .dev/cluster/*.log and .dev/cluster/pods/logs/.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -22,8 +25,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from tests.support.ferretdb import FerretDB  # noqa: E402
 from tests.support.kube.controlplane import ControlPlane  # noqa: E402
 from tests.support.kube.podrunner import PodRunner  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
+
+CRD = REPO / "charts" / "trainyard" / "crds" / "trainingruns.trainyard.dev.yaml"
+KUBECTL = str(REPO / ".venv" / "bin" / "kubectl")
+API_PORT = int(os.environ.get("TRAINYARD_API_PORT", "8000"))
 
 DEV = REPO / ".dev"
 log = logging.getLogger("cluster")
@@ -38,9 +47,37 @@ class ExtraProcess:
     env: dict[str, str] = field(default_factory=dict)
 
 
-# The hook for the rest of the stack (FerretDB, the API, the operator), e.g.
-#   ExtraProcess("operator", [".venv/bin/kopf", "run", "--standalone", "-A", "-m", "trainyard_operator.main"])
-EXTRA_PROCESSES: list[ExtraProcess] = []
+def stack_processes(mongo_uri: str) -> list[ExtraProcess]:
+    """The API (with the web UI) and the operator, both on the dev FerretDB."""
+    mongo = {"MONGODB_URI": mongo_uri, "MONGODB_DB_NAME": "trainyard"}
+    return [
+        ExtraProcess("api", [".venv/bin/trainyard-api"], {**mongo, "TRAINYARD_API_PORT": str(API_PORT)}),
+        ExtraProcess("operator", [".venv/bin/trainyard-operator"], {
+            **mongo,
+            "TRAINYARD_OPERATOR_NAMESPACES": '["default"]',
+            # every pod shares 127.0.0.1 under the pod runner: trainers serve no metrics port here
+            "TRAINYARD_OPERATOR_TRAINER_METRICS_PORT": "0",
+            "TRAINYARD_OPERATOR_TRAINER_ENV": json.dumps({"PYTHONPATH": str(REPO)}),
+            "TRAINYARD_OPERATOR_HEALTH_PORT": "0",
+            "TRAINYARD_OPERATOR_METRICS_PORT": os.environ.get("TRAINYARD_OPERATOR_METRICS_PORT", "9401"),
+        }),
+    ]
+
+
+def prepare_namespace(kubeconfig: Path, mongo_uri: str) -> None:
+    """The CRD, and the Secret and claim the operator's defaults name (trainyard-mongodb, trainyard-checkpoints)."""
+    kubectl = [KUBECTL, "--kubeconfig", str(kubeconfig)]
+    subprocess.run([*kubectl, "apply", "-f", str(CRD)], check=True, capture_output=True)
+    subprocess.run([*kubectl, "wait", "--for=condition=Established", "crd/trainingruns.trainyard.dev",
+                    "--timeout=60s"], check=True, capture_output=True)
+    manifest = {"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "trainyard-mongodb"},
+         "stringData": {"uri": mongo_uri}},
+        {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "trainyard-checkpoints"},
+         "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "10Gi"}}}},
+    ]}
+    subprocess.run([*kubectl, "apply", "-f", "-"], input=json.dumps(manifest), text=True, check=True,
+                   capture_output=True)
 
 
 def build() -> Path:
@@ -91,12 +128,17 @@ def main() -> int:
         kubeconfig = DEV / "kubeconfig"
         shutil.copyfile(cp.kubeconfig, kubeconfig)
         runner = PodRunner(api, work / "pods").start()
+        db = FerretDB(DEV / "ferretdb", port=free_port()).start()
         try:
-            for extra in EXTRA_PROCESSES:
+            prepare_namespace(kubeconfig, db.uri)
+            for extra in stack_processes(db.uri):
                 extras.append((extra.name, start_extra(extra, kubeconfig, work)))
             print(
-                f"\ncluster ready ({cp.server}); in another shell:\n"
-                f"  export KUBECONFIG={kubeconfig}\n  kubectl get nodes\n"
+                f"\ncluster ready ({cp.server}); FerretDB {db.uri}; UI http://127.0.0.1:{API_PORT}/training\n"
+                f"in another shell:\n"
+                f"  export KUBECONFIG={kubeconfig}\n"
+                f"  .venv/bin/kubectl apply -f examples/trainingrun-smoke.yaml\n"
+                f"  .venv/bin/kubectl get tr -w\n"
                 f"Ctrl-C stops it.\n",
                 flush=True,
             )
@@ -109,6 +151,7 @@ def main() -> int:
             log.info("stopping")
             for name, proc in reversed(extras):
                 stop_extra(name, proc)
+            db.stop()
             runner.stop()
     return 0
 

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from tests.chart.helm import helm_binary
-from tests.support.kube.fixtures import *  # noqa: F403 - control_plane, kube_api, k8s_namespace, pod_runner
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ import kubernetes
 import pytest
 
 from tests.operator.harness import CRD, KUBECTL, PVC, SECRET, Cluster, Operator
-from tests.support.kube.fixtures import *  # noqa: F403 - control_plane, kube_api, k8s_namespace, pod_runner
 
 
 @pytest.fixture(scope="session")

@@ -1,1 +1,0 @@
-from tests.support.kube.fixtures import *  # noqa: F403 - the k8s tier's fixtures
