@@ -22,7 +22,7 @@ from trainyard_operator.spec import Toleration
 class OperatorSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRAINYARD_OPERATOR_", extra="ignore")
 
-    trainer_image: str = Field(default="ghcr.io/trainyard/trainer:0.1.0",
+    trainer_image: str = Field(default="trainyard/trainer:0.1.0",
                                description="image of runs that leave spec.image empty")
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
     mongodb_secret_name: str = Field(default="trainyard-mongodb",
