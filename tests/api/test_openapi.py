@@ -21,5 +21,6 @@ def test_committed_openapi_is_current():
 def test_spec_endpoints_are_documented():
     paths = document()["paths"]
     for path in ("/api/training-runs", "/api/training-runs/{run_id}", "/api/training-runs/agents/list",
-                 "/api/training-runs/{run_id}/stream", "/api/training-runs/{run_id}/export", "/healthz", "/readyz"):
+                 "/api/training-runs/{run_id}/stream", "/api/training-runs/{run_id}/export", "/healthz", "/readyz",
+                 "/api/training-runs/{run_id}/rollouts", "/api/training-runs/{run_id}/games/{n}", "/api/benchmarks"):
         assert path in paths

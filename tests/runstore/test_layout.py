@@ -69,3 +69,27 @@ def test_list_filter_escapes_search_text():
     flt = layout.list_filter(q="a.b", status="running")
     assert flt["status"] == "running"
     assert flt["$or"][0]["run_id"]["$regex"] == r"a\.b"
+
+
+def test_packing_round_trips_every_field():
+    from datetime import UTC, datetime
+
+    from trainyard_runstore import packing
+
+    eps = [Episode(episode=1, total_reward=0.1 + 0.2, steps=3, win=True, epsilon=0.05, timestep=0, win_rate=1.0,
+                   time=datetime(2026, 11, 25, 13, 1, 2, 345678, tzinfo=UTC)),
+           Episode(episode=2, total_reward=-1e300, steps=0),
+           Episode(episode=3, total_reward=5.0, steps=7, win=False, timestep=2**40)]
+    back = packing.unpack(packing.pack(eps, packing.EPISODE_COLUMNS), packing.EPISODE_COLUMNS)
+    assert back == [e.model_dump() for e in eps]
+    big = [Episode(episode=i, total_reward=float(i % 13), steps=40, win=i % 2 == 0, timestep=i * 40, win_rate=0.5)
+           for i in range(1, 1001)]
+    assert len(packing.pack(big, packing.EPISODE_COLUMNS)) < 12_000  # vs ~60 KB as nested documents
+
+
+def test_stats_pages_round_trip_exactly():
+    eps = [Episode(episode=i, total_reward=float(i % 7) - 2.5, steps=i % 5, win=i % 3 == 0, timestep=i,
+                   win_rate=(i % 10) / 10 if i > 50 else None) for i in range(1, 2501)]
+    subs = {b: layout.sub_stats(eps[b * 1000:(b + 1) * 1000]) for b in range(3)}
+    back = layout.page_subs(layout.page_doc("r", 0, subs))
+    assert {b: [s.to_doc() for s in v] for b, v in back.items()} == {b: [s.to_doc() for s in v] for b, v in subs.items()}

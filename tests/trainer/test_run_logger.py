@@ -162,3 +162,27 @@ def test_spill_file_written_at_exit_is_replayed_by_the_cli(own_ferretdb, tmp_pat
     run = store.get_run(logger.run_id)
     assert run["status"] == "completed"
     assert run["checkpoint_paths"][-1]["path"] == "ck/final.zip"
+
+
+@pytest.mark.mongo
+def test_flush_waits_until_everything_logged_is_stored(mongo_settings, tmp_path):
+    logger = TrainingRunLogger(agent_id="a", spill_dir=tmp_path, mongo=mongo_settings, flush_interval=5.0)
+    logger.start()
+    for i in range(50):
+        logger.log_episode(float(i), 1)
+    assert logger.flush(timeout=20)  # without waiting the 5 s flush interval
+    assert len(RunStore(mongo_settings).episodes(logger.run_id)) == 50
+    logger.close()
+
+
+@pytest.mark.mongo
+def test_flush_does_not_block_training_while_the_database_is_down(own_ferretdb, tmp_path):
+    settings = MongoSettings(uri=own_ferretdb.uri, db_name="f", timeout_ms=300)
+    own_ferretdb.stop()
+    logger = TrainingRunLogger(agent_id="a", spill_dir=tmp_path, mongo=settings, flush_interval=0.1)
+    logger.start()
+    logger.log_episode(1.0, 1)
+    t0 = time.monotonic()
+    assert logger.flush(timeout=20) is False
+    assert time.monotonic() - t0 < 2
+    logger.close()

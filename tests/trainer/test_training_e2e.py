@@ -115,6 +115,8 @@ def test_an_exception_marks_the_run_failed_with_its_reason(mongo_settings, tmp_p
     (["--total-timesteps", "-5"], "total_timesteps"),
     (["--n-envs", "0"], "n_envs"),
     (["--env-id", "trainyard/Chess-v0"], "env_id"),
+    (["--opponent", "selfplay"], "opponent"),
+    (["--eval-games", "-1"], "evaluation.games"),
     (["--config", "{config}"], "learnin_rate"),
     (["--config", "{config_type}"], "seed"),
 ])

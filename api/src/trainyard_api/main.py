@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pymongo.errors import PyMongoError
 
 from trainyard_api.observability import MONGODB_ERRORS, MONGODB_UP, MetricsMiddleware
-from trainyard_api.routers import checkpoints, export, health, live, training_runs
+from trainyard_api.routers import benchmarks, checkpoints, evaluation, export, health, live, training_runs
 from trainyard_api.settings import ApiSettings
 from trainyard_api.web import mount_web
 from trainyard_runstore.async_store import AsyncRunStore
@@ -63,7 +63,7 @@ def create_app(settings: ApiSettings | None = None, mongo: MongoSettings | None 
             MONGODB_UP.set(1)
         return response
 
-    for module in (training_runs, live, export, checkpoints, health):
+    for module in (training_runs, live, export, checkpoints, evaluation, benchmarks, health):
         app.include_router(module.router)
     mount_web(app, settings.web_dist)
     return app

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from trainyard_runstore.schema import Checkpoint, RunStats, RunStatus
+from trainyard_runstore.schema import Checkpoint, EvalGame, Evaluation, Rollout, RunStats, RunStatus
 
 
 class EpisodePoint(BaseModel):
@@ -78,6 +78,22 @@ class RunDetail(RunSummary):
     config: dict[str, Any] = Field(default_factory=dict)
     checkpoint_paths: list[Checkpoint] = Field(default_factory=list)
     metrics: DetailMetrics
+    last_rollout: Rollout | None = Field(default=None, description="diagnostics of the newest rollout")
+    evaluation: Evaluation | None = Field(default=None, description="the newest evaluation")
+    evaluations: list[Evaluation] = Field(default_factory=list, description="every evaluation, newest last")
+
+
+class RolloutList(BaseModel):
+    run_id: str
+    total: int = Field(description="rollouts the run has recorded")
+    rollouts: list[Rollout]
+
+
+class GameDetail(EvalGame):
+    """One stored evaluation game with the board after each of its moves."""
+
+    run_id: str
+    boards: list[list[list[int]]] = Field(description="board after each move: rows of -1 (empty) or the seat")
 
 
 class AgentList(BaseModel):

@@ -19,10 +19,11 @@ class ApiSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     web_dist: Path = Field(default=REPO_WEB_DIST, description="built web UI served at /, if present")
-    request_timeout_ms: int = Field(
-        default=10_000, ge=100,
-        description="longest a MongoDB operation may take; an unreachable server answers 503 sooner, after "
-                    "MONGODB_TIMEOUT_MS of server selection")
+    request_timeout_ms: int | None = Field(
+        default=None, ge=100,
+        description="optional limit on each MongoDB operation (PyMongo timeoutMS). Unset: an unreachable "
+                    "server still answers 503 after MONGODB_TIMEOUT_MS of server selection, while slow queries "
+                    "on a reachable one may finish (timeoutMS would override that server selection timeout)")
     stream_poll_seconds: float = Field(default=1.0, gt=0, le=30, description="how often a live stream polls")
     default_max_points: int = Field(default=2000, ge=10, description="points of a long run's series by default")
     raw_series_limit: int = Field(default=5000, ge=10, description="runs up to this many episodes come unsampled")

@@ -92,7 +92,8 @@ def _entry(key: tuple[str, int | None, str], runs: list[tuple[dict, Evaluation, 
     return BenchmarkEntry(
         rank=1, group=hashlib.sha1(repr(key).encode()).hexdigest()[:12], agent_id=agent_id, total_timesteps=budget,
         config=json.loads(config_json), mean_win_rate=mean, ci=ci, ci_method=method, seeds=len(runs),
-        seed_values=[(d.get("config") or {}).get("seed") for d, _, _ in runs], run_ids=[d["run_id"] for d, _, _ in runs],
+        seed_values=[(d.get("config") or {}).get("seed") for d, _, _ in runs],
+        run_ids=[d["run_id"] for d, _, _ in runs],
         win_rates=rates, mean_score_margin=margin, games=games, timesteps=[e.timestep for _, e, _ in runs],
     )
 

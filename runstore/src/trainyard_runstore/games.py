@@ -16,8 +16,10 @@ def boards(game: EvalGame) -> list[list[list[int]]]:
     size = game.board_size
     flat = [-1] * (size * size)
     out = []
-    for seat, cells in zip(game.seats, game.cells, strict=True):
-        for cell in cells:
+    start = 0
+    for seat, count in zip(game.seats, game.cell_counts, strict=True):
+        for cell in game.cells[start:start + count]:
             flat[cell] = seat
+        start += count
         out.append([flat[r * size:(r + 1) * size] for r in range(size)])
     return out

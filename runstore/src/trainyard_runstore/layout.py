@@ -25,10 +25,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bson import ObjectId
+from bson import Binary, ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from trainyard_runstore.schema import EvalGame, Episode, Rollout, RunStats
+from trainyard_runstore import packing
+from trainyard_runstore.schema import EvalGame, Episode, Rollout, RunStats, RunStatus
 
 RUNS = "training_runs"
 BUCKETS = "training_episode_buckets"
@@ -195,16 +196,8 @@ def merge_episodes(existing: Iterable[Episode], new: Iterable[Episode]) -> list[
     return [by_number[n] for n in sorted(by_number)]
 
 
-EPISODE_FIELDS = tuple(Episode.model_fields)
-
-
 def bucket_doc(run_id: str, bucket: int, episodes: list[Episode]) -> dict:
-    """The bucket document for a bucket's complete, sorted episodes.
-
-    Episodes are stored column by column (``columns.total_reward[i]`` is episode
-    ``columns.episode[i]``): a third of the bytes of an array of objects, so writes and reads of a
-    1,000-episode bucket cost a third as much.
-    """
+    """The bucket document for a bucket's complete, sorted episodes (packed, see ``packing``)."""
     return {
         **bucket_key(run_id, bucket),
         "run_id": run_id,
@@ -212,24 +205,30 @@ def bucket_doc(run_id: str, bucket: int, episodes: list[Episode]) -> dict:
         "first_episode": episodes[0].episode,
         "last_episode": episodes[-1].episode,
         "count": len(episodes),
-        "columns": {f: [getattr(ep, f) for ep in episodes] for f in EPISODE_FIELDS},
+        "format": packing.FORMAT,
+        "packed": Binary(packing.pack(episodes, packing.EPISODE_COLUMNS)),
     }
 
 
 def page_doc(run_id: str, page: int, subs_by_bucket: dict[int, list[SubStats]]) -> dict:
-    """A stats page: the sub-bucket statistics of up to PAGE_BUCKETS buckets."""
+    """A stats page: the sub-bucket statistics of up to PAGE_BUCKETS buckets (packed)."""
+    rows = [{"bucket": b, **s.to_doc()} for b, subs in sorted(subs_by_bucket.items()) for s in subs]
     return {
         **page_key(run_id, page),
         "run_id": run_id,
         "page": page,
-        "buckets": {str(b): [s.to_doc() for s in subs] for b, subs in sorted(subs_by_bucket.items())},
+        "format": packing.FORMAT,
+        "packed": Binary(packing.pack(rows, packing.SUB_STATS_COLUMNS, dict.get)),
     }
 
 
 def page_subs(doc: dict | None) -> dict[int, list[SubStats]]:
     if not doc:
         return {}
-    return {int(b): [SubStats.from_doc(s) for s in subs] for b, subs in doc["buckets"].items()}
+    out: dict[int, list[SubStats]] = {}
+    for row in packing.unpack(doc["packed"], packing.SUB_STATS_COLUMNS):
+        out.setdefault(row.pop("bucket"), []).append(SubStats(**row))
+    return out
 
 
 def summarize(subs: Iterable[SubStats], last: Episode | None) -> RunStats:
@@ -316,13 +315,8 @@ RUN_PROJECTION = {"_id": 1, "run_id": 1, "agent_id": 1, "algorithm": 1, "status"
 def bucket_episodes(doc: dict | None, first: int, last: int) -> list[Episode]:
     if not doc:
         return []
-    cols = doc["columns"]
-    names = [f for f in EPISODE_FIELDS if f in cols]
-    return [
-        Episode.model_construct(**{f: cols[f][i] for f in names})
-        for i, number in enumerate(cols["episode"])
-        if first <= number <= last
-    ]
+    return [Episode.model_construct(**row) for row in packing.unpack(doc["packed"], packing.EPISODE_COLUMNS)
+            if first <= row["episode"] <= last]
 
 
 # ---------------------------------------------------------------- rollouts, evaluation games
@@ -366,4 +360,4 @@ BENCHMARK_PROJECTION = {"_id": 0, "run_id": 1, "agent_id": 1, "config": 1, "eval
 
 
 def benchmark_filter(env_id: str) -> dict[str, Any]:
-    return {"config.env_id": env_id, "status": "completed"}
+    return {"config.env_id": env_id, "status": RunStatus.COMPLETED.value}

@@ -178,7 +178,9 @@ class EvalGame(BaseModel):
     seed: int
     moves: list[int] = Field(description="placement ids in play order (passes are implicit)")
     seats: list[int] = Field(description="the seat that played each move")
-    cells: list[list[int]] = Field(description="board cells (row * size + col) covered by each move")
+    cells: list[int] = Field(description="board cells (row * size + col) covered by the moves, in order; flat "
+                             "because FerretDB stores no nested arrays")
+    cell_counts: list[int] = Field(description="how many of ``cells`` each move covers")
     scores: list[int] = Field(description="final score per seat")
 
 

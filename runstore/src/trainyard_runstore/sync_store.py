@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import MongoClient
+from pymongo.errors import BulkWriteError
 
 from trainyard_runstore import layout
 from trainyard_runstore.layout import SubStats
@@ -31,6 +32,8 @@ from trainyard_runstore.schema import (
 from trainyard_runstore.settings import MongoSettings
 
 log = logging.getLogger(__name__)
+
+DUPLICATE_KEY = 11000
 
 
 class RunStore:
@@ -141,15 +144,32 @@ class RunStore:
         same = next((e for e in existing if e.id == result.evaluation.id), None)
         first = same.first_game if same else max((e.last_game for e in existing), default=0) + 1
         numbered = result.numbered(first)
-        if numbered.games:
-            self.db[layout.GAMES].bulk_write(
-                [ReplaceOne(layout.game_key(run_id, g.n), layout.game_doc(run_id, g), upsert=True)
-                 for g in numbered.games], ordered=True)
+        self._write_games(run_id, numbered.games)
         kept = [e for e in existing if e.id != result.evaluation.id] + [numbered.evaluation]
         kept.sort(key=lambda e: e.time)
         docs = [e.model_dump(mode="python") for e in kept]
         self.db[layout.RUNS].update_one(layout.run_key(run_id), {"$set": {"evaluations": docs, "evaluation": docs[-1]}})
         return numbered.evaluation
+
+    def _write_games(self, run_id: str, games: list[EvalGame]) -> None:
+        """Insert the games; any number already taken (a retried write) is replaced one by one.
+
+        Inserts first because FerretDB scans the collection for every replace, and new games are
+        the rule; ``ordered=False`` lets the fresh ones in when some already exist.
+        """
+        if not games:
+            return
+        docs = {g.n: layout.game_doc(run_id, g) for g in games}
+        taken: list[int] = []
+        try:
+            self.db[layout.GAMES].insert_many(list(docs.values()), ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            taken = [list(docs)[e["index"]] for e in errors]
+        for n in taken:
+            self.db[layout.GAMES].replace_one(layout.game_key(run_id, n), docs[n], upsert=True)
 
     def game(self, run_id: str, n: int) -> EvalGame | None:
         doc = self.db[layout.GAMES].find_one(layout.game_key(run_id, n))
@@ -325,9 +345,9 @@ class RunWriter:
                 existing = layout.page_rollouts(
                     self.store.db[layout.ROLLOUTS].find_one(layout.rollout_page_key(self.run_id, page)))
             merged_by_page[page] = layout.merge_rollouts(existing, new)
-        self.store.db[layout.ROLLOUTS].bulk_write(
-            [ReplaceOne(layout.rollout_page_key(self.run_id, p), layout.rollout_page_doc(self.run_id, p, m),
-                        upsert=True) for p, m in merged_by_page.items()], ordered=True)
+        for page, merged in merged_by_page.items():  # single replaces, as for buckets
+            self.store.db[layout.ROLLOUTS].replace_one(layout.rollout_page_key(self.run_id, page),
+                                                       layout.rollout_page_doc(self.run_id, page, merged), upsert=True)
         newest = max(merged_by_page)
         self._rollout_page = (newest, merged_by_page[newest])
         candidate = max(rollouts, key=lambda r: r.rollout)

@@ -2,8 +2,9 @@
 
 ``RunLoggerCallback`` feeds finished episodes to the ``TrainingRunLogger`` (MongoDB) and the
 Prometheus metrics; ``DiagnosticsCallback`` exports PPO losses, entropy, legal-action share and
-invalid actions; ``CheckpointCallback`` saves every K timesteps; ``StopOnSignal`` ends ``learn``
-when SIGTERM/SIGINT arrived. Wired together by ``train``.
+invalid actions to Prometheus and records them per rollout in the run store (with the opponents
+played); ``CheckpointCallback`` saves every K timesteps; ``StopOnSignal`` ends ``learn`` when
+SIGTERM/SIGINT arrived. Wired together by ``train``.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from pathlib import Path
 
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
+from trainyard_runstore.schema import Rollout
 from trainyard_trainer import checkpoints
 from trainyard_trainer.metrics import TrainerMetrics
 from trainyard_trainer.run_logger import TrainingRunLogger
@@ -60,27 +62,61 @@ _LOSSES = {"train/policy_gradient_loss": "policy_gradient", "train/value_loss": 
 
 
 class DiagnosticsCallback(BaseCallback):
-    def __init__(self, metrics: TrainerMetrics):
+    """Per rollout: legal-action share, invalid actions, episodes per opponent; per update: losses.
+
+    A rollout's record is completed by the update that consumed it, whose values SB3 leaves in
+    ``logger.name_to_value`` until the next rollout starts (or training ends), and only then handed
+    to the run logger. A rollout cut short by a stop is not recorded (no update consumed it).
+    """
+
+    def __init__(self, metrics: TrainerMetrics, run_logger: TrainingRunLogger | None = None,
+                 opponent: str = "random"):
         super().__init__()
         self.metrics = metrics
+        self.run_logger = run_logger
+        self.opponent = opponent
         self.invalid_actions = 0
         self._legal_sum = 0.0
         self._legal_n = 0
+        self._invalid = 0
+        self._opponents: Counter[str] = Counter()
+        self._seen_opponents: set[str] = set()
+        self._pending: Rollout | None = None
         self._t0 = time.monotonic()
         self._steps0 = 0
 
-    def _on_rollout_start(self) -> None:
-        values = self.model.logger.name_to_value  # the previous update's values, before they are dumped
+    def _update_values(self) -> dict[str, float]:
+        values = self.model.logger.name_to_value  # the last update's values, before they are dumped
         for key, kind in _LOSSES.items():
             if key in values:
                 self.metrics.loss(kind, float(values[key]))
+        out = {}
         if "train/entropy_loss" in values:
-            self.metrics.entropy.set(-float(values["train/entropy_loss"]))
-        if "train/approx_kl" in values:
-            self.metrics.approx_kl.set(float(values["train/approx_kl"]))
-        if "train/clip_fraction" in values:
-            self.metrics.clip_fraction.set(float(values["train/clip_fraction"]))
-        self._legal_sum, self._legal_n = 0.0, 0
+            out["entropy"] = -float(values["train/entropy_loss"])
+            self.metrics.entropy.set(out["entropy"])
+        for key, name in (("train/approx_kl", "approx_kl"), ("train/clip_fraction", "clip_fraction"),
+                          ("train/policy_gradient_loss", "policy_gradient_loss"), ("train/value_loss", "value_loss")):
+            if key in values:
+                out[name] = float(values[key])
+        if "approx_kl" in out:
+            self.metrics.approx_kl.set(out["approx_kl"])
+        if "clip_fraction" in out:
+            self.metrics.clip_fraction.set(out["clip_fraction"])
+        return out
+
+    def _emit_pending(self) -> None:
+        values = self._update_values()
+        if self._pending is not None and self.run_logger is not None:
+            self.run_logger.log_rollout(self._pending.model_copy(update=values))
+        self._pending = None
+
+    def _on_rollout_start(self) -> None:
+        self._emit_pending()
+        self._legal_sum, self._legal_n, self._invalid = 0.0, 0, 0
+        self._opponents = Counter()
+
+    def _on_training_end(self) -> None:
+        self._emit_pending()
 
     def _on_step(self) -> bool:
         masks = self.locals.get("action_masks")
@@ -93,16 +129,29 @@ class DiagnosticsCallback(BaseCallback):
             bad = int((~chosen.astype(bool)).sum())
             if bad:
                 self.invalid_actions += bad
+                self._invalid += bad
                 self.metrics.invalid_actions.inc(bad)
+        for info in self.locals.get("infos", ()):
+            if "episode" in info:
+                name = info.get("opponent", self.opponent)
+                self._opponents[name] += 1
+                if name not in self._seen_opponents:
+                    self._seen_opponents.add(name)
+                    logging.getLogger("trainyard_trainer").info("first game against opponent %s at timestep %d",
+                                                                name, self.num_timesteps)
         return True
 
     def _on_rollout_end(self) -> None:
-        if self._legal_n:
-            self.metrics.legal_actions.set(self._legal_sum / self._legal_n)
+        legal = self._legal_sum / self._legal_n if self._legal_n else None
+        if legal is not None:
+            self.metrics.legal_actions.set(legal)
         now = time.monotonic()
         if now > self._t0:
             self.metrics.steps_per_second.set((self.num_timesteps - self._steps0) / (now - self._t0))
         self._t0, self._steps0 = now, self.num_timesteps
+        self._pending = Rollout(rollout=1, timestep=self.num_timesteps, legal_share=legal,
+                                invalid_actions=self._invalid, episodes=sum(self._opponents.values()),
+                                opponents=dict(self._opponents))
 
 
 class CheckpointCallback(BaseCallback):
@@ -125,6 +174,8 @@ class CheckpointCallback(BaseCallback):
 
     def save(self, tag: str | None = None) -> checkpoints.SavedCheckpoint:
         episode = self.run_logger.next_episode - 1
+        # Episodes up to the checkpoint reach MongoDB first: a retry resumes numbering after it.
+        self.run_logger.flush()
         saved = checkpoints.save(self.model, self.directory, timestep=self.num_timesteps, episode=episode, tag=tag)
         self.run_logger.log_checkpoint(str(saved.path), timestep=saved.timestep, episode=episode)
         self.metrics.checkpoints.inc()

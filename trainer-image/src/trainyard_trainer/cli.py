@@ -1,7 +1,8 @@
-"""``trainyard-train``: argument parsing for training, ``replay FILE`` and friends.
+"""``trainyard-train``: argument parsing for training, ``replay FILE`` and ``evaluate``.
 
 Turns flags into ``TrainerSettings`` (``settings``); a bad configuration exits 2 before
-anything is written anywhere. Training itself is ``train.run``.
+anything is written anywhere. Training itself is ``train.run``; ``evaluate --run-id ID``
+plays evaluation games with a checkpoint of a stored run (``evaluation``) and stores them.
 """
 
 from __future__ import annotations
@@ -32,17 +33,27 @@ def _train_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-envs", type=int, help="parallel environments (subprocess workers when > 1)")
     parser.add_argument("--env-id", help="gymnasium id, default trainyard/BlokusDuo-v0")
     parser.add_argument("--opponent", help="random | greedy | self-play")
+    parser.add_argument("--eval-games", type=int, help="evaluation games per opponent after completion (0: none)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="trainyard-train",
+        prog="trainyard-train", allow_abbrev=False,  # else "evaluate --checkpoint" clashes with --checkpoint-dir
         description="Train MaskablePPO on Blokus and record the run in MongoDB (MONGODB_URI, MONGODB_DB_NAME).",
     )
     _train_parser(parser)
     sub = parser.add_subparsers(dest="command")
     replay = sub.add_parser("replay", help="write a spill file (episodes.spill.jsonl) into MongoDB")
     replay.add_argument("file", type=Path)
+    evaluate = sub.add_parser("evaluate", help="play evaluation games with a checkpoint of a run and store them")
+    evaluate.add_argument("--run-id", required=True, dest="eval_run_id")
+    evaluate.add_argument("--checkpoint", type=Path, help="default: the run's latest checkpoint")
+    evaluate.add_argument("--checkpoint-dir", type=Path, dest="eval_checkpoint_dir",
+                          help="where <run_id>/ lives; default: the folder the run recorded")
+    evaluate.add_argument("--games", type=int, help="games per opponent (default: the run's setting, else 100)")
+    evaluate.add_argument("--opponents", help="comma-separated: random,greedy (default: the run's setting)")
+    evaluate.add_argument("--seed", type=int, dest="eval_seed", help="game i uses seed + i")
+    evaluate.add_argument("--device", choices=["auto", "cpu", "cuda"], dest="eval_device", default="cpu")
     return parser
 
 
@@ -51,7 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "replay":
         return _replay(args.file)
-    cli = {k: v for k, v in vars(args).items() if k not in {"command", "config", "file"}}
+    if args.command == "evaluate":
+        from trainyard_trainer.evaluate_cmd import evaluate_run
+
+        return evaluate_run(args)
+    cli = {k: v for k, v in vars(args).items() if k not in {"command", "config", "file", "eval_games"}}
+    cli["evaluation"] = {"games": args.eval_games}
     try:
         settings = load_settings(cli, args.config)
         _check_env(settings.env_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback as tb
 import uuid
 from collections import deque
@@ -19,7 +20,17 @@ from typing import Any
 
 from pymongo.errors import PyMongoError
 
-from trainyard_runstore.schema import Attempt, Checkpoint, Episode, ErrorInfo, RunRecord, RunStatus, utcnow
+from trainyard_runstore.schema import (
+    Attempt,
+    Checkpoint,
+    Episode,
+    ErrorInfo,
+    EvaluationResult,
+    Rollout,
+    RunRecord,
+    RunStatus,
+    utcnow,
+)
 from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
 from trainyard_trainer import spill
@@ -87,7 +98,9 @@ class TrainingRunLogger:
         self._wake = threading.Event()
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
+        self._busy = False  # the writer holds records outside the queue and _pending
         self._next_episode = 1
+        self._next_rollout = 1
 
     # ------------------------------------------------------------ training-thread API
 
@@ -105,6 +118,9 @@ class TrainingRunLogger:
             if last is not None:
                 self._next_episode = max(self._next_episode, last.episode + 1)
                 self.win_rate = RollingWinRate(self.win_rate.window, writer.recent_wins(self.win_rate.window))
+            last_rollout = writer.last_rollout()
+            if last_rollout is not None:
+                self._next_rollout = last_rollout.rollout + 1
             self.db_ok = True
         except PyMongoError as exc:
             log.warning("MongoDB unreachable at start (%s); training goes on, records are buffered", exc)
@@ -129,6 +145,23 @@ class TrainingRunLogger:
         self._queue.append(Op("episode", ep))
         return ep
 
+    def log_rollout(self, rollout: Rollout) -> Rollout:
+        """Record a rollout's diagnostics under the run's next rollout number (which it returns)."""
+        numbered = rollout.model_copy(update={"rollout": self._next_rollout, "time": rollout.time or utcnow()})
+        self._next_rollout += 1
+        self._queue.append(Op("rollout", numbered))
+        return numbered
+
+    def log_evaluation(self, result: EvaluationResult) -> None:
+        """Store an evaluation and its games (numbered after the run's earlier evaluation games)."""
+        self._queue.append(Op("evaluation", result))
+        self._wake.set()
+
+    def set_metadata(self, **fields: Any) -> None:
+        """Set ``metadata.<key>`` fields of the run (JSON values)."""
+        self._queue.append(Op("metadata", fields))
+        self._wake.set()
+
     def log_checkpoint(self, path: str, *, timestep: int, episode: int | None = None) -> None:
         ep = self._next_episode - 1 if episode is None else episode
         self._queue.append(Op("checkpoint", Checkpoint(episode=ep, timestep=timestep, path=path, time=utcnow())))
@@ -140,6 +173,20 @@ class TrainingRunLogger:
             payload["error"] = error.model_dump(mode="json", exclude_none=True)
         self._queue.append(Op("status", payload))
         self._wake.set()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything logged so far is in MongoDB (called before a checkpoint is saved,
+        so a resumed attempt never skips episode numbers). Returns False at once while MongoDB is
+        unreachable (the records are buffered or spilled) or when ``timeout`` runs out."""
+        deadline = time.monotonic() + timeout
+        self._wake.set()
+        while time.monotonic() < deadline:
+            if not self.db_ok:
+                return False
+            if not self._queue and not self._pending and not self._busy:
+                return True
+            time.sleep(0.02)
+        return False
 
     def close(self) -> None:
         """Flush everything; whatever still cannot be written is spilled to the JSONL file."""
@@ -180,8 +227,10 @@ class TrainingRunLogger:
             closing = self._closing.is_set()
             self._wake.wait(self.flush_interval)
             self._wake.clear()
+            self._busy = True
             self._take()
             self._flush()
+            self._busy = False
             if closing and not self._queue:
                 return
 

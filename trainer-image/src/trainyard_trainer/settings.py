@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,9 +22,13 @@ class Mode(enum.StrEnum):
     FULL = "full"
 
 
-SMOKE_DEFAULTS = {"total_timesteps": 2048, "checkpoint_every": 1024, "n_steps": 256, "batch_size": 64, "n_epochs": 2}
+SMOKE_DEFAULTS = {"total_timesteps": 2048, "checkpoint_every": 1024, "n_steps": 256, "batch_size": 64, "n_epochs": 2,
+                  "evaluation_games": 10}
 FULL_DEFAULTS = {"total_timesteps": 1_000_000, "checkpoint_every": 50_000, "n_steps": 2048, "batch_size": 256,
-                 "n_epochs": 10}
+                 "n_epochs": 10, "evaluation_games": 100}
+
+OpponentName = Literal["random", "greedy", "self-play"]
+EvalOpponent = Literal["random", "greedy"]
 
 
 class PPOHyperparameters(BaseModel):
@@ -44,6 +48,41 @@ class PPOHyperparameters(BaseModel):
     max_grad_norm: float = Field(default=0.5, gt=0)
 
 
+class EvaluationSettings(BaseModel):
+    """Games played with the final checkpoint once a run completes (``evaluation``); seats alternate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    games: int | None = Field(default=None, ge=0, le=10_000,
+                              description="games per opponent; 0 turns evaluation off; default 10 smoke, 100 full")
+    opponents: list[EvalOpponent] = Field(default=["random", "greedy"], min_length=1)
+    seed: int = Field(default=0, ge=0, description="game i of each opponent uses seed + i")
+    deterministic: bool = True
+
+    @field_validator("opponents", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):  # "random,greedy" from a flag or an environment variable
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("opponents")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+
+class SelfPlaySettings(BaseModel):
+    """``opponent: self-play``: the run's own checkpoints, one sampled per game."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pool_size: int = Field(default=8, ge=1, description="the newest checkpoints that games are drawn from")
+    cache_size: int = Field(default=3, ge=1, description="policies each environment worker keeps loaded")
+    refresh_seconds: float = Field(default=10.0, ge=0, description="how often the checkpoint folder is listed")
+    deterministic: bool = Field(default=True, description="opponent moves: the policy's most likely placement")
+
+
 class TrainerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRAINER_", extra="forbid", validate_default=True)
 
@@ -54,7 +93,8 @@ class TrainerSettings(BaseSettings):
     run_id: str | None = Field(default=None, min_length=1, max_length=128, description="default: a new UUID")
     algorithm: Literal["MaskablePPO"] = "MaskablePPO"
     env_id: str = "trainyard/BlokusDuo-v0"
-    opponent: str = Field(default="random", description="random | greedy | self-play")
+    opponent: OpponentName = Field(default="random", description="random | greedy | self-play (the run's own "
+                                   "checkpoints; random until the first one exists)")
     checkpoint_dir: Path = Path("checkpoints")
     checkpoint_every: int | None = Field(default=None, gt=0, description="timesteps between checkpoints")
     metrics_port: int = Field(default=0, ge=0, le=65535, description="0 disables the Prometheus endpoint")
@@ -69,6 +109,8 @@ class TrainerSettings(BaseSettings):
     attempt: int = Field(default=0, ge=0, description="which try of the run this is; 0: the next after the stored ones")
     tensorboard: bool = True
     hyperparameters: PPOHyperparameters = Field(default_factory=PPOHyperparameters)
+    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
+    self_play: SelfPlaySettings = Field(default_factory=SelfPlaySettings)
 
     @model_validator(mode="after")
     def _mode_defaults(self) -> TrainerSettings:
@@ -81,6 +123,8 @@ class TrainerSettings(BaseSettings):
         for name in ("n_steps", "batch_size", "n_epochs"):
             if getattr(hp, name) is None:
                 setattr(hp, name, defaults[name])
+        if self.evaluation.games is None:
+            self.evaluation.games = defaults["evaluation_games"]
         return self
 
     def run_config(self) -> dict[str, Any]:
@@ -117,8 +161,23 @@ def load_settings(cli: dict[str, Any], config_file: Path | None = None) -> Train
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"--config {config_file}: expected a mapping of settings, got {type(loaded).__name__}")
         data.update(loaded or {})
-    data.update({k: v for k, v in cli.items() if v is not None})
+    for key, value in cli.items():  # nested flags (e.g. --eval-games) update the file's section
+        if isinstance(value, dict):
+            value = {k: v for k, v in value.items() if v is not None}
+            if value:
+                base = data.get(key)
+                data[key] = {**base, **value} if isinstance(base, dict) else value
+        elif value is not None:
+            data[key] = value
     try:
         return TrainerSettings(**data)
     except ValidationError as err:
         raise ConfigError(_describe(err)) from None
+
+
+def evaluation_settings(data: dict[str, Any]) -> EvaluationSettings:
+    """``EvaluationSettings`` from a dict (a stored run's config plus flags); ConfigError if invalid."""
+    try:
+        return EvaluationSettings(**data)
+    except ValidationError as err:
+        raise ConfigError(_describe(err).replace("trainer configuration", "evaluation settings")) from None

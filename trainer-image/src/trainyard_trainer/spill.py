@@ -2,7 +2,8 @@
 
 Written by ``run_logger`` when its bounded buffer overflows or when it closes with the database
 still down; drained by the logger when MongoDB returns, or later by ``trainyard-train replay FILE``.
-Each line is one operation: ``{"op": "run"|"episode"|"checkpoint"|"status"|"attempt", ...}``.
+Each line is one operation: ``{"op": "run"|"episode"|"rollout"|"checkpoint"|"status"|"attempt"|"metadata"|
+"evaluation", ...}``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trainyard_runstore.schema import Attempt, Checkpoint, Episode, ErrorInfo, RunRecord, RunStatus
+from trainyard_runstore.schema import (
+    Attempt,
+    Checkpoint,
+    Episode,
+    ErrorInfo,
+    EvaluationResult,
+    Rollout,
+    RunRecord,
+    RunStatus,
+)
 from trainyard_runstore.sync_store import RunStore
 
 SPILL_NAME = "episodes.spill.jsonl"
@@ -37,7 +47,8 @@ class Op:
         raw = json.loads(line)
         kind, data = raw["op"], raw["data"]
         parsers = {"run": RunRecord.model_validate, "episode": Episode.model_validate,
-                   "checkpoint": Checkpoint.model_validate, "attempt": Attempt.model_validate}
+                   "checkpoint": Checkpoint.model_validate, "attempt": Attempt.model_validate,
+                   "rollout": Rollout.model_validate, "evaluation": EvaluationResult.model_validate}
         return cls(kind, parsers[kind](data) if kind in parsers else data)
 
 
@@ -72,6 +83,7 @@ def apply(store: RunStore, run_id: str, ops: Iterable[Op], *, replay: bool = Fal
     """
     writer = store.writer(run_id)
     batch: list[Episode] = []
+    rollouts: list[Rollout] = []
     episodes = 0
 
     def flush() -> None:
@@ -80,11 +92,14 @@ def apply(store: RunStore, run_id: str, ops: Iterable[Op], *, replay: bool = Fal
             writer.write_episodes(batch)
             episodes += len(batch)
             batch.clear()
+        if rollouts:
+            writer.write_rollouts(rollouts)
+            rollouts.clear()
 
     for op in ops:
-        if op.kind == "episode":
-            batch.append(op.payload)
-            if len(batch) >= 2000:
+        if op.kind in ("episode", "rollout"):  # both are idempotent: batched across each other
+            (batch if op.kind == "episode" else rollouts).append(op.payload)
+            if len(batch) >= 2000 or len(rollouts) >= 500:
                 flush()
             continue
         flush()
@@ -96,6 +111,10 @@ def apply(store: RunStore, run_id: str, ops: Iterable[Op], *, replay: bool = Fal
             writer.add_checkpoint(op.payload)
         elif op.kind == "attempt":
             store.add_attempt(run_id, op.payload)
+        elif op.kind == "metadata":
+            store.set_metadata(run_id, **op.payload)
+        elif op.kind == "evaluation":
+            store.add_evaluation(run_id, op.payload)
         elif op.kind == "status":
             error = ErrorInfo.model_validate(op.payload["error"]) if op.payload.get("error") else None
             store.set_status(run_id, RunStatus(op.payload["status"]), error=error)

@@ -2,7 +2,10 @@
 
 ``run(settings)`` returns the process exit code: 0 completed or stopped (SIGTERM/SIGINT save a
 checkpoint first), 1 failed (the exception is recorded in the run's ``metadata.error``). All I/O
-happens in callbacks (``callbacks``) and the run logger (``run_logger``).
+happens in callbacks (``callbacks``) and the run logger (``run_logger``). A completed run then
+plays its evaluation games with the final checkpoint (``evaluation``); their outcome never changes
+the run's status, only ``metadata.evaluation_status``. ``opponent: self-play`` gives every
+environment a ``selfplay.SelfPlayOpponent`` over the run's checkpoint folder.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from pathlib import Path
 
 import gymnasium as gym
@@ -21,7 +25,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 import trainyard_trainer.envs  # noqa: F401 - registers the trainyard/* environments
 from trainyard_runstore.schema import Attempt, RunStatus
 from trainyard_runstore.settings import MongoSettings
-from trainyard_trainer import checkpoints
+from trainyard_trainer import checkpoints, evaluation
 from trainyard_trainer.callbacks import (
     CheckpointCallback,
     DiagnosticsCallback,
@@ -32,7 +36,8 @@ from trainyard_trainer.callbacks import (
 from trainyard_trainer.metrics import TrainerMetrics
 from trainyard_trainer.policy import policy_kwargs
 from trainyard_trainer.run_logger import TrainingRunLogger, error_info
-from trainyard_trainer.settings import TrainerSettings
+from trainyard_trainer.selfplay import SelfPlayEnv, SelfPlayOpponent
+from trainyard_trainer.settings import SelfPlaySettings, TrainerSettings
 
 log = logging.getLogger("trainyard_trainer")
 
@@ -46,10 +51,12 @@ def resolve_device(choice: str) -> str:
 
 
 class _EnvFactory:
-    """Picklable environment constructor for subprocess workers."""
+    """Picklable environment constructor for subprocess workers (self-play: a folder, never models)."""
 
-    def __init__(self, env_id: str, opponent: str, seed: int, in_worker: bool):
+    def __init__(self, env_id: str, opponent: str, seed: int, in_worker: bool,
+                 self_play: tuple[Path, SelfPlaySettings] | None = None):
         self.env_id, self.opponent, self.seed, self.in_worker = env_id, opponent, seed, in_worker
+        self.self_play = self_play
 
     def __call__(self) -> gym.Env:
         if self.in_worker:
@@ -57,16 +64,41 @@ class _EnvFactory:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             import trainyard_trainer.envs  # noqa: F401 - registration in the worker process
-        env = gym.make(self.env_id, opponent=self.opponent)
+        if self.self_play is None:
+            return Monitor(self._make(self.opponent))
+        if self.in_worker:
+            torch.set_num_threads(1)  # opponent inference in every worker: avoid oversubscription
+        directory, sp = self.self_play
+        opponent = SelfPlayOpponent(directory, pool_size=sp.pool_size, cache_size=sp.cache_size,
+                                    refresh_seconds=sp.refresh_seconds, deterministic=sp.deterministic,
+                                    seed=self.seed)
+        return Monitor(SelfPlayEnv(self._make(opponent), opponent))
+
+    def _make(self, opponent) -> gym.Env:
+        env = gym.make(self.env_id, opponent=opponent)
         env.reset(seed=self.seed)
-        return Monitor(env)
+        return env
 
 
-def make_vec_env(settings: TrainerSettings) -> VecEnv:
+def make_vec_env(settings: TrainerSettings, run_dir: Path | None = None) -> VecEnv:
+    """``run_dir`` (the run's checkpoint folder) is where self-play finds its opponents."""
     subprocess = settings.n_envs > 1
-    fns = [_EnvFactory(settings.env_id, settings.opponent, settings.seed + i, subprocess)
+    self_play = None
+    if settings.opponent == "self-play":
+        if run_dir is None:
+            raise ValueError("opponent 'self-play' needs the run's checkpoint folder")
+        self_play = (run_dir, settings.self_play)
+    fns = [_EnvFactory(settings.env_id, settings.opponent, settings.seed + i, subprocess, self_play)
            for i in range(settings.n_envs)]
     return SubprocVecEnv(fns) if subprocess else DummyVecEnv(fns)
+
+
+def describe_opponent(settings: TrainerSettings, run_dir: Path) -> str:
+    if settings.opponent != "self-play":
+        return settings.opponent
+    sp = settings.self_play
+    return (f"self-play (one of the newest {sp.pool_size} checkpoints in {run_dir} per game, "
+            f"random until the first one exists)")
 
 
 def _install_signal_handlers(stop: threading.Event) -> None:
@@ -106,28 +138,36 @@ def run(settings: TrainerSettings, mongo: MongoSettings | None = None) -> int:
     run_logger.start(resume_episode=resume.episode if resume else 0, attempt=attempt)
     log.info("run %s (agent %s) on %s%s; device %s", run_id, settings.agent_id, settings.env_id,
              f", resuming from {resume.path.name} at timestep {resume.timestep}" if resume else "", device)
+    log.info("opponent: %s", describe_opponent(settings, directory))
     if device == "cuda":
         log.info("CUDA device: %s", torch.cuda.get_device_name(0))
 
     env: VecEnv | None = None
     ckpt: CheckpointCallback | None = None
     try:
-        env = make_vec_env(settings)
+        env = make_vec_env(settings, directory)
         model = _model(settings, env, device, resume, tensorboard_dir)
         ckpt = CheckpointCallback(settings.checkpoint_every, directory, run_logger, metrics)
         episodes_cb = RunLoggerCallback(run_logger, metrics, settings.win_window)
-        callbacks = [episodes_cb, DiagnosticsCallback(metrics), ckpt,
+        callbacks = [episodes_cb, DiagnosticsCallback(metrics, run_logger, settings.opponent), ckpt,
                      ProgressCallback(settings.total_timesteps, run_logger), StopOnSignal(stop)]
         remaining = settings.total_timesteps - model.num_timesteps
         if remaining > 0 and not stop.is_set():
+            start_steps, t0, cpu0 = model.num_timesteps, time.perf_counter(), time.process_time()
             model.learn(total_timesteps=remaining, callback=callbacks, reset_num_timesteps=resume is None,
                         tb_log_name="ppo")
+            _record_throughput(run_logger, model.num_timesteps - start_steps, time.perf_counter() - t0,
+                               time.process_time() - cpu0)
         ckpt.init_callback(model)
         final = ckpt.save()
         status = RunStatus.STOPPED if stop.is_set() else RunStatus.COMPLETED
         run_logger.set_status(status)
         log.info("run %s %s after %d timesteps, %d episodes; checkpoint %s", run_id, status.value,
                  model.num_timesteps, run_logger.next_episode - 1, final.path)
+        if status is RunStatus.COMPLETED and settings.evaluation.games:
+            env.close()
+            env = None
+            _evaluate_final(settings, final, run_logger, stop, device)
         return 0
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, then the process exits 1
         log.exception("run %s failed", run_id)
@@ -139,6 +179,37 @@ def run(settings: TrainerSettings, mongo: MongoSettings | None = None) -> int:
         run_logger.close()
         log.info("episodes logged %d, written %d, spilled %d", run_logger.episodes_logged,
                  run_logger.episodes_written, run_logger.spilled)
+
+
+def _record_throughput(run_logger: TrainingRunLogger, steps: int, seconds: float, cpu_seconds: float) -> None:
+    """``metadata.throughput``: wall and CPU time (all threads of this process) of ``learn``."""
+    rate = steps / seconds if seconds > 0 else 0.0
+    log.info("learned %d timesteps in %.1fs (%.0f steps/s, %.1f CPU s)", steps, seconds, rate, cpu_seconds)
+    run_logger.set_metadata(throughput={"timesteps": steps, "learn_seconds": round(seconds, 3),
+                                        "cpu_seconds": round(cpu_seconds, 3), "steps_per_second": round(rate, 2)})
+
+
+def _evaluate_final(settings: TrainerSettings, final: checkpoints.SavedCheckpoint, run_logger: TrainingRunLogger,
+                    stop: threading.Event, device: str) -> None:
+    """Evaluation games with the final checkpoint of a completed run; failures are recorded, not raised."""
+    run_logger.set_metadata(evaluation_status="running")
+    try:
+        result = evaluation.evaluate_checkpoint(final.path, env_id=settings.env_id, settings=settings.evaluation,
+                                                timestep=final.timestep, episode=final.episode, device=device,
+                                                stop=stop)
+    except evaluation.EvaluationInterrupted as exc:
+        log.warning("evaluation interrupted: %s; nothing stored", exc)
+        run_logger.set_metadata(evaluation_status="interrupted")
+        return
+    except Exception as exc:  # noqa: BLE001 - the training itself completed; keep that status
+        log.exception("evaluation of %s failed", final.path)
+        run_logger.set_metadata(evaluation_status="failed",
+                                evaluation_error=error_info(exc).model_dump(mode="json", exclude_none=True))
+        return
+    run_logger.log_evaluation(result)
+    run_logger.set_metadata(evaluation_status="completed")
+    log.info("evaluation done (win rates %s); handed to the run logger",
+             ", ".join(f"{r.opponent} {r.win_rate:.3f}" for r in result.evaluation.results))
 
 
 def _model(settings: TrainerSettings, env: VecEnv, device: str, resume: checkpoints.SavedCheckpoint | None,

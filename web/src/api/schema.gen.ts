@@ -4,6 +4,23 @@
  */
 
 export interface paths {
+    "/api/benchmarks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Rank agents by evaluation win rate against each opponent */
+        get: operations["get_benchmarks_api_benchmarks_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/training-runs": {
         parameters: {
             query?: never;
@@ -106,6 +123,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/training-runs/{run_id}/games/{n}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One evaluation game with the board after each move */
+        get: operations["get_game_api_training_runs__run_id__games__n__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/training-runs/{run_id}/rollouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Per-rollout diagnostics: legal-action share, entropy, invalid actions, PPO losses */
+        get: operations["list_rollouts_api_training_runs__run_id__rollouts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/training-runs/{run_id}/stream": {
         parameters: {
             query?: never;
@@ -165,6 +216,78 @@ export interface components {
         AgentList: {
             /** Agent Ids */
             agent_ids: string[];
+        };
+        /** Benchmark */
+        Benchmark: {
+            /** Env Id */
+            env_id: string;
+            /** Rankings */
+            rankings: components["schemas"]["OpponentRanking"][];
+            /**
+             * Runs
+             * @description completed runs with an evaluation that were ranked
+             */
+            runs: number;
+        };
+        /** BenchmarkEntry */
+        BenchmarkEntry: {
+            /** Agent Id */
+            agent_id: string;
+            /** @description 95% interval of the mean win rate */
+            ci: components["schemas"]["Interval"];
+            /**
+             * Ci Method
+             * @description t over seeds, or Wilson of the only run's games
+             * @enum {string}
+             */
+            ci_method: "t" | "wilson";
+            /**
+             * Config
+             * @description configuration shared by the group's runs (run-specific keys removed)
+             */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * Games
+             * @description evaluation games over all runs of the group
+             */
+            games: number;
+            /**
+             * Group
+             * @description id of the group: agent, budget and shared configuration
+             */
+            group: string;
+            /** Mean Score Margin */
+            mean_score_margin: number;
+            /** Mean Win Rate */
+            mean_win_rate: number;
+            /** Rank */
+            rank: number;
+            /** Run Ids */
+            run_ids: string[];
+            /** Seed Values */
+            seed_values: (number | null)[];
+            /**
+             * Seeds
+             * @description runs in the group (one per seed)
+             */
+            seeds: number;
+            /**
+             * Timesteps
+             * @description timestep of each run's evaluated checkpoint
+             */
+            timesteps: number[];
+            /**
+             * Total Timesteps
+             * @description the timestep budget of every run in the group
+             */
+            total_timesteps: number | null;
+            /**
+             * Win Rates
+             * @description per run, in run_ids order
+             */
+            win_rates: number[];
         };
         /** Checkpoint */
         Checkpoint: {
@@ -251,10 +374,243 @@ export interface components {
             /** Detail */
             detail: string;
         };
+        /**
+         * Evaluation
+         * @description One evaluation of a checkpoint (``evaluations[]`` of the run; ``evaluation`` is the newest).
+         */
+        Evaluation: {
+            /** Checkpoint */
+            checkpoint: string;
+            /**
+             * Deterministic
+             * @default true
+             */
+            deterministic: boolean;
+            /** Duration Seconds */
+            duration_seconds?: number | null;
+            /** Env Id */
+            env_id: string;
+            /** Episode */
+            episode?: number | null;
+            /**
+             * First Game
+             * @description stored games first_game..last_game belong to it
+             * @default 1
+             */
+            first_game: number;
+            /**
+             * Id
+             * @description unique per evaluation; writing the same one again replaces it
+             */
+            id: string;
+            /**
+             * Last Game
+             * @default 0
+             */
+            last_game: number;
+            /** Results */
+            results?: components["schemas"]["OpponentResult"][];
+            /** Seed */
+            seed: number;
+            /**
+             * Time
+             * Format: date-time
+             */
+            time?: string;
+            /**
+             * Timestep
+             * @description timestep of the evaluated checkpoint
+             */
+            timestep: number;
+            /**
+             * Trigger
+             * @description 'training' (after completion) or 'cli'
+             * @default training
+             */
+            trigger: string;
+            /** Variant */
+            variant: string;
+        };
+        /**
+         * GameDetail
+         * @description One stored evaluation game with the board after each of its moves.
+         */
+        GameDetail: {
+            /** Agent Seat */
+            agent_seat: number;
+            /** Board Size */
+            board_size: number;
+            /**
+             * Boards
+             * @description board after each move: rows of -1 (empty) or the seat
+             */
+            boards: number[][][];
+            /**
+             * Cell Counts
+             * @description how many of ``cells`` each move covers
+             */
+            cell_counts: number[];
+            /**
+             * Cells
+             * @description board cells (row * size + col) covered by the moves, in order; flat because FerretDB stores no nested arrays
+             */
+            cells: number[];
+            /** Evaluation Id */
+            evaluation_id: string;
+            /**
+             * Moves
+             * @description placement ids in play order (passes are implicit)
+             */
+            moves: number[];
+            /**
+             * N
+             * @description game number, global across the run's evaluations
+             * @default 1
+             */
+            n: number;
+            /** Opponent */
+            opponent: string;
+            /** Run Id */
+            run_id: string;
+            /**
+             * Scores
+             * @description final score per seat
+             */
+            scores: number[];
+            /**
+             * Seats
+             * @description the seat that played each move
+             */
+            seats: number[];
+            /** Seed */
+            seed: number;
+            /** Variant */
+            variant: string;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** Interval */
+        Interval: {
+            /** High */
+            high: number;
+            /** Low */
+            low: number;
+        };
+        /** OpponentRanking */
+        OpponentRanking: {
+            /** Entries */
+            entries: components["schemas"]["BenchmarkEntry"][];
+            /** Opponent */
+            opponent: string;
+        };
+        /**
+         * OpponentResult
+         * @description Evaluation games of one checkpoint against one opponent, seats alternating.
+         */
+        OpponentResult: {
+            /**
+             * Draws
+             * @default 0
+             */
+            draws: number;
+            /**
+             * First Game
+             * @description number of this opponent's first stored game
+             * @default 1
+             */
+            first_game: number;
+            /** Games */
+            games: number;
+            /**
+             * Losses
+             * @default 0
+             */
+            losses: number;
+            /**
+             * Mean Score Margin
+             * @description mean of own score - best opponent score
+             */
+            mean_score_margin: number;
+            /** Opponent */
+            opponent: string;
+            /** @description 95% t-interval of the mean score margin */
+            score_margin_ci: components["schemas"]["Interval"];
+            /** Win Rate */
+            win_rate: number;
+            /** @description 95% Wilson score interval of the win rate */
+            win_rate_ci: components["schemas"]["Interval"];
+            /** Wins */
+            wins: number;
+        };
+        /**
+         * Rollout
+         * @description Diagnostics of one PPO rollout and of the update that consumed it (rollout pages, see ``layout``).
+         */
+        Rollout: {
+            /** Approx Kl */
+            approx_kl?: number | null;
+            /** Clip Fraction */
+            clip_fraction?: number | null;
+            /**
+             * Entropy
+             * @description policy entropy (nats), mean over the update
+             */
+            entropy?: number | null;
+            /**
+             * Episodes
+             * @description episodes finished during the rollout
+             * @default 0
+             */
+            episodes: number;
+            /**
+             * Invalid Actions
+             * @description actions chosen outside the mask; must stay 0
+             * @default 0
+             */
+            invalid_actions: number;
+            /**
+             * Legal Share
+             * @description mean share of the actions legal under the mask
+             */
+            legal_share?: number | null;
+            /**
+             * Opponents
+             * @description finished games per opponent (self-play: checkpoint names)
+             */
+            opponents?: {
+                [key: string]: number;
+            };
+            /** Policy Gradient Loss */
+            policy_gradient_loss?: number | null;
+            /**
+             * Rollout
+             * @description 1-based rollout number within the run
+             */
+            rollout: number;
+            /** Time */
+            time?: string | null;
+            /**
+             * Timestep
+             * @description global timestep at the end of the rollout
+             */
+            timestep: number;
+            /** Value Loss */
+            value_loss?: number | null;
+        };
+        /** RolloutList */
+        RolloutList: {
+            /** Rollouts */
+            rollouts: components["schemas"]["Rollout"][];
+            /** Run Id */
+            run_id: string;
+            /**
+             * Total
+             * @description rollouts the run has recorded
+             */
+            total: number;
         };
         /** RunDetail */
         RunDetail: {
@@ -272,8 +628,17 @@ export interface components {
             duration_seconds?: number | null;
             /** End Time */
             end_time?: string | null;
+            /** @description the newest evaluation */
+            evaluation?: components["schemas"]["Evaluation"] | null;
+            /**
+             * Evaluations
+             * @description every evaluation, newest last
+             */
+            evaluations?: components["schemas"]["Evaluation"][];
             /** Id */
             id: string;
+            /** @description diagnostics of the newest rollout */
+            last_rollout?: components["schemas"]["Rollout"] | null;
             /** Metadata */
             metadata?: {
                 [key: string]: unknown;
@@ -411,6 +776,47 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    get_benchmarks_api_benchmarks_get: {
+        parameters: {
+            query?: {
+                /** @description gymnasium id, e.g. trainyard/BlokusDuo-v0 */
+                env?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Benchmark"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description MongoDB unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     list_runs_api_training_runs_get: {
         parameters: {
             query?: {
@@ -684,6 +1090,112 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description MongoDB unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_game_api_training_runs__run_id__games__n__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+                n: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GameDetail"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description MongoDB unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_rollouts_api_training_runs__run_id__rollouts_get: {
+        parameters: {
+            query?: {
+                /** @description first rollout */
+                from_rollout?: number;
+                /** @description last rollout (default: the newest) */
+                to_rollout?: number | null;
+                /** @description at most this many, 1..10000 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RolloutList"];
+                };
             };
             /** @description Not Found */
             404: {

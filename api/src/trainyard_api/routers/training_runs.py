@@ -81,4 +81,7 @@ async def get_run(
         checkpoint_paths=doc.get("checkpoint_paths") or [],
         metrics=DetailMetrics(episodes=series.episodes, rolling_win_rate=series.rolling_win_rate,
                               downsampled=series.downsampled, resolution=series.resolution),
+        last_rollout=doc.get("last_rollout"),
+        evaluation=doc.get("evaluation"),
+        evaluations=doc.get("evaluations") or [],
     )

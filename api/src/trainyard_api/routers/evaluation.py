@@ -1,0 +1,46 @@
+"""``/api/training-runs/{run_id}/rollouts`` and ``/games/{n}``: rollout diagnostics and evaluation games.
+
+Rollouts are read page by page (``_id`` point reads); a game comes with its boards rebuilt from the
+stored cells (``trainyard_runstore.games``), so the API needs no Blokus engine.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query
+
+from trainyard_api.deps import StoreDep
+from trainyard_api.models import GameDetail, RolloutList
+from trainyard_api.routers.training_runs import ERRORS, load_run
+from trainyard_runstore import games
+
+router = APIRouter(prefix="/api/training-runs", tags=["evaluation"])
+
+MAX_ROLLOUTS = 10_000
+
+
+@router.get("/{run_id}/rollouts", response_model=RolloutList, responses=ERRORS,
+            summary="Per-rollout diagnostics: legal-action share, entropy, invalid actions, PPO losses")
+async def list_rollouts(
+    run_id: str,
+    store: StoreDep,
+    from_rollout: Annotated[int, Query(ge=1, description="first rollout")] = 1,
+    to_rollout: Annotated[int | None, Query(ge=1, description="last rollout (default: the newest)")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_ROLLOUTS, description=f"at most this many, 1..{MAX_ROLLOUTS}")] = 2000,
+) -> RolloutList:
+    doc = await load_run(store, run_id)
+    total = int((doc.get("last_rollout") or {}).get("rollout") or 0)
+    last = min(to_rollout or total, total, from_rollout + limit - 1)
+    rollouts = await store.rollouts(run_id, from_rollout, last) if last >= from_rollout else []
+    return RolloutList(run_id=run_id, total=total, rollouts=rollouts)
+
+
+@router.get("/{run_id}/games/{n}", response_model=GameDetail, responses=ERRORS,
+            summary="One evaluation game with the board after each move")
+async def get_game(run_id: str, n: Annotated[int, Path(ge=1)], store: StoreDep) -> GameDetail:
+    game = await store.game(run_id, n)
+    if game is None:
+        await load_run(store, run_id)  # 404 naming the run when the run itself is unknown
+        raise HTTPException(404, f"run {run_id!r} has no evaluation game {n}")
+    return GameDetail(**game.model_dump(), run_id=run_id, boards=games.boards(game))

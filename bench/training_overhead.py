@@ -1,0 +1,190 @@
+"""Training throughput with and without the platform: what the MongoDB logger, Prometheus endpoint,
+checkpoints, diagnostics and TensorBoard cost a short MaskablePPO run.
+
+Both sides train the same configuration (Blokus Duo against ``random``, seed 0, smoke-mode PPO
+settings, one torch thread) for the same timesteps, each run in a fresh process:
+
+* platform: ``train.run`` (the ``trainyard-train`` path) logging to a real FerretDB started here,
+  Prometheus on a free port, a checkpoint every half of the run plus the final one, TensorBoard;
+  evaluation games off (they are not training);
+* bare: ``MaskablePPO(...).learn`` on the same Monitor-wrapped environment, no callbacks.
+
+"learn" is the wall time of ``learn()`` alone (the platform records it in ``metadata.throughput``);
+"end to end" adds setup and teardown (run record, model construction, final checkpoint, flush).
+Wall time on a shared machine is noisy, so the table also gives the training process's CPU time
+during ``learn`` (every thread: the run logger's writer included) and FerretDB's own CPU time, which
+a remote MongoDB would not take from training. A warm-up pair runs first (numba and torch caches),
+then rounds alternate which side goes first. The goal: the platform costs at most 2% of learn
+throughput. Prints the table (``bench/table.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.table import print_table  # noqa: E402
+
+GOAL = 0.02
+
+
+def _config(timesteps: int, checkpoint_dir: Path, metrics_port: int) -> dict:
+    return {"mode": "smoke", "total_timesteps": timesteps, "seed": 0, "n_envs": 1, "torch_threads": 1,
+            "device": "cpu", "opponent": "random", "checkpoint_dir": checkpoint_dir,
+            "checkpoint_every": max(timesteps // 2, 1), "metrics_port": metrics_port, "evaluation": {"games": 0}}
+
+
+def child_platform(args) -> dict:
+    from tests.support.ports import free_port
+    from trainyard_runstore.settings import MongoSettings
+    from trainyard_runstore.sync_store import RunStore
+    from trainyard_trainer import train
+    from trainyard_trainer.settings import load_settings
+
+    settings = load_settings({**_config(args.timesteps, Path(args.tmp) / "ck", free_port()), "run_id": args.run_id})
+    mongo = MongoSettings(uri=args.uri, db_name=args.db)
+    t0 = time.perf_counter()
+    code = train.run(settings, mongo)
+    total = time.perf_counter() - t0
+    store = RunStore(mongo)
+    run = store.get_run(args.run_id)
+    store.close()
+    if code != 0 or run["status"] != "completed":
+        raise SystemExit(f"platform run failed: exit {code}, status {run['status']}")
+    throughput = run["metadata"]["throughput"]
+    return {"steps": throughput["timesteps"], "learn": throughput["learn_seconds"], "cpu": throughput["cpu_seconds"],
+            "total": total, "episodes": run["summary"]["episodes"], "checkpoints": len(run["checkpoint_paths"])}
+
+
+def child_bare(args) -> dict:
+    import gymnasium as gym
+    import torch
+    from sb3_contrib import MaskablePPO
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    import trainyard_trainer.envs  # noqa: F401 - registers the environments
+    from trainyard_trainer.policy import policy_kwargs
+    from trainyard_trainer.settings import load_settings
+
+    settings = load_settings(_config(args.timesteps, Path(args.tmp) / "unused", 0))
+    hp = settings.hyperparameters
+    torch.set_num_threads(settings.torch_threads)
+    t0 = time.perf_counter()
+
+    def make():
+        env = gym.make(settings.env_id, opponent=settings.opponent)
+        env.reset(seed=settings.seed)
+        return Monitor(env)
+
+    model = MaskablePPO("CnnPolicy", DummyVecEnv([make]), learning_rate=hp.learning_rate, n_steps=hp.n_steps,
+                        batch_size=hp.batch_size, n_epochs=hp.n_epochs, gamma=hp.gamma, gae_lambda=hp.gae_lambda,
+                        clip_range=hp.clip_range, ent_coef=hp.ent_coef, vf_coef=hp.vf_coef,
+                        max_grad_norm=hp.max_grad_norm, seed=settings.seed, device="cpu",
+                        policy_kwargs=policy_kwargs(), verbose=0)
+    t1, cpu1 = time.perf_counter(), time.process_time()
+    model.learn(total_timesteps=settings.total_timesteps)
+    t2, cpu2 = time.perf_counter(), time.process_time()
+    return {"steps": model.num_timesteps, "learn": t2 - t1, "cpu": cpu2 - cpu1, "total": t2 - t0, "episodes": None,
+            "checkpoints": 0}
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """user + system CPU time of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_child(kind: str, *, uri: str, db: str, tmp: Path, timesteps: int, run_id: str, db_pid: int) -> dict:
+    out = tmp / f"{run_id}.json"
+    db_cpu = process_cpu_seconds(db_pid)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    cmd = [sys.executable, __file__, "--child", kind, "--uri", uri, "--db", db, "--tmp", str(tmp),
+           "--timesteps", str(timesteps), "--run-id", run_id, "--out", str(out)]
+    with open(tmp / f"{run_id}.log", "wb") as log:
+        code = subprocess.call(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    if code:
+        raise SystemExit(f"{kind} run {run_id} failed (exit {code}); see {tmp / f'{run_id}.log'}")
+    return {**json.loads(out.read_text()), "db_cpu": process_cpu_seconds(db_pid) - db_cpu}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--timesteps", type=int, default=4096)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--child", choices=["platform", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--uri", help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
+    parser.add_argument("--tmp", help=argparse.SUPPRESS)
+    parser.add_argument("--run-id", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        result = (child_platform if args.child == "platform" else child_bare)(args)
+        Path(args.out).write_text(json.dumps(result))
+        return 0
+
+    from tests.support.ferretdb import FerretDB
+
+    with tempfile.TemporaryDirectory(prefix="trainyard-overhead-") as tmpdir:
+        tmp = Path(tmpdir)
+        with FerretDB(tmp / "ferretdb") as db:
+            common = {"uri": db.uri, "db": "overhead", "tmp": tmp, "timesteps": args.timesteps, "db_pid": db.proc.pid}
+            for kind in ("bare", "platform"):  # warm-up: numba and torch caches, FerretDB's first writes
+                run_child(kind, run_id=f"warmup-{kind}", **common)
+            results: dict[str, list[dict]] = {"platform": [], "bare": []}
+            for i in range(args.rounds):
+                order = ("platform", "bare") if i % 2 == 0 else ("bare", "platform")
+                for kind in order:
+                    results[kind].append(run_child(kind, run_id=f"r{i}-{kind}", **common))
+    print_table(*_table(results, args.timesteps))
+    return 0
+
+
+def _table(results: dict[str, list[dict]], timesteps: int) -> tuple[str, list[str], list[list[str]]]:
+    def rate(r: dict) -> float:
+        return r["steps"] / r["learn"]
+
+    def cpu_ms(r: dict) -> float:
+        return 1000 * r["cpu"] / r["steps"]
+
+    rows = []
+    for i, (p, b) in enumerate(zip(results["platform"], results["bare"], strict=True), 1):
+        rows.append([f"round {i}", f"{rate(b):.1f}", f"{rate(p):.1f}", f"{rate(p) / rate(b):.3f}",
+                     f"{cpu_ms(b):.2f}", f"{cpu_ms(p):.2f}", f"{cpu_ms(p) / cpu_ms(b):.3f}", f"{p['db_cpu']:.1f}",
+                     f"{b['total']:.1f} / {p['total']:.1f}"])
+    med = {k: statistics.median(rate(r) for r in v) for k, v in results.items()}
+    best = {k: max(rate(r) for r in v) for k, v in results.items()}
+    cpu = {k: statistics.median(cpu_ms(r) for r in v) for k, v in results.items()}
+    tot = {k: statistics.median(r["total"] for r in v) for k, v in results.items()}
+    db_cpu = statistics.median(r["db_cpu"] for r in results["platform"])
+    rows.append(["median", f"{med['bare']:.1f}", f"{med['platform']:.1f}", f"{med['platform'] / med['bare']:.3f}",
+                 f"{cpu['bare']:.2f}", f"{cpu['platform']:.2f}", f"{cpu['platform'] / cpu['bare']:.3f}",
+                 f"{db_cpu:.1f}", f"{tot['bare']:.1f} / {tot['platform']:.1f}"])
+    rows.append(["best of rounds", f"{best['bare']:.1f}", f"{best['platform']:.1f}",
+                 f"{best['platform'] / best['bare']:.3f}", "", "", "", "", ""])
+    wall_cost = 1 - best["platform"] / best["bare"]
+    cpu_cost = cpu["platform"] / cpu["bare"] - 1
+    verdict = "met" if max(wall_cost, cpu_cost) <= GOAL else "NOT met"
+    rows.append(["platform cost", "", "", f"{wall_cost:+.1%} (best)", "", "", f"{cpu_cost:+.1%}", "",
+                 f"{tot['platform'] / tot['bare'] - 1:+.1%}"])
+    rows.append(["goal <= 2% (wall best, CPU)", "", "", verdict, "", "", "", "", ""])
+    title = (f"Training throughput, {timesteps} timesteps of Blokus Duo (seed 0, 1 env, 1 torch thread), "
+             f"{len(results['bare'])} rounds; CPU ms per step = the training process during learn()")
+    header = ["", "bare steps/s", "platform steps/s", "platform / bare", "bare CPU ms/step",
+              "platform CPU ms/step", "CPU platform / bare", "FerretDB CPU s", "end to end s (bare / platform)"]
+    return title, header, rows
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""Tiny MaskablePPO models for trainer tests: the real CNN policy class, a few thousand weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sb3_contrib import MaskablePPO
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from trainyard_trainer import checkpoints
+from trainyard_trainer.envs import BlokusDuoEnv
+from trainyard_trainer.policy import policy_kwargs
+
+
+def tiny_model(seed: int = 0, learn: int = 0) -> MaskablePPO:
+    env = DummyVecEnv([lambda: BlokusDuoEnv(seed=seed)])
+    model = MaskablePPO("CnnPolicy", env, n_steps=16, batch_size=16, n_epochs=1, seed=seed, device="cpu",
+                        policy_kwargs=policy_kwargs(features_dim=16, channels=(4,)), verbose=0)
+    if learn:
+        model.learn(learn)
+    return model
+
+
+def save(model: MaskablePPO, directory: Path, timestep: int) -> checkpoints.SavedCheckpoint:
+    return checkpoints.save(model, directory, timestep=timestep, episode=timestep // 10)
