@@ -62,6 +62,7 @@ def trainer_env(run: TrainingRun, settings: OperatorSettings) -> list[dict[str, 
     hyperparameters = spec.hyperparameters.trainer_values()
     if hyperparameters:
         values["TRAINER_HYPERPARAMETERS"] = json.dumps(hyperparameters, sort_keys=True)
+    values["TRAINER_EVALUATION"] = json.dumps(spec.evaluation.trainer_value(), sort_keys=True)
     env: list[dict[str, Any]] = [{"name": k, "value": str(v)} for k, v in values.items() if v is not None]
     env.append({"name": "MONGODB_URI", "valueFrom": {"secretKeyRef": {
         "name": settings.mongodb_secret_name, "key": settings.mongodb_secret_key}}})

@@ -85,6 +85,19 @@ class Toleration(_Model):
     toleration_seconds: int | None = Field(default=None, ge=0, description="NoExecute: how long to stay")
 
 
+class Evaluation(_Model):
+    """Games played with the final checkpoint when the run completes (the trainer's ``evaluation``)."""
+
+    games: int | None = Field(default=None, ge=0, le=10_000,
+                              description="games per opponent; 0 turns evaluation off; default 10 smoke, 100 full")
+    opponents: list[Literal["random", "greedy"]] = Field(default=["random", "greedy"], min_length=1, max_length=2,
+                                                         description="opponents to evaluate against")
+    seed: int = Field(default=0, ge=0, le=2_147_483_647, description="game i of each opponent uses seed + i")
+
+    def trainer_value(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
 class TrainingRunSpec(_Model):
     agent_id: str = Field(min_length=1, max_length=63, pattern=LABEL_VALUE_PATTERN,
                           description="the agent trained; runs of one agent are compared in the UI")
@@ -98,6 +111,7 @@ class TrainingRunSpec(_Model):
     seed: int = Field(default=0, ge=0, le=2_147_483_647, description="random seed")
     n_envs: int = Field(default=1, ge=1, le=64, description="parallel environments")
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters, description="PPO arguments")
+    evaluation: Evaluation = Field(default_factory=Evaluation, description="automated evaluation after training")
     resources: Resources = Field(default_factory=Resources, description="trainer container resources")
     image: str | None = Field(default=None, min_length=1, max_length=512, description="trainer image")
     checkpoint: CheckpointVolume = Field(default_factory=CheckpointVolume, description="checkpoint volume")
