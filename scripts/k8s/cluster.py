@@ -57,7 +57,6 @@ def stack_processes(mongo_uri: str) -> list[ExtraProcess]:
             "TRAINYARD_OPERATOR_NAMESPACES": '["default"]',
             # every pod shares 127.0.0.1 under the pod runner: trainers serve no metrics port here
             "TRAINYARD_OPERATOR_TRAINER_METRICS_PORT": "0",
-            "TRAINYARD_OPERATOR_TRAINER_ENV": json.dumps({"PYTHONPATH": str(REPO)}),
             "TRAINYARD_OPERATOR_HEALTH_PORT": "0",
             "TRAINYARD_OPERATOR_METRICS_PORT": os.environ.get("TRAINYARD_OPERATOR_METRICS_PORT", "9401"),
         }),
@@ -127,7 +126,7 @@ def main() -> int:
     with ControlPlane(bin_dir, work) as cp, cp.api_client() as api:
         kubeconfig = DEV / "kubeconfig"
         shutil.copyfile(cp.kubeconfig, kubeconfig)
-        runner = PodRunner(api, work / "pods").start()
+        runner = PodRunner(api, work / "pods", extra_env={"PYTHONPATH": str(REPO)}).start()
         db = FerretDB(DEV / "ferretdb", port=free_port()).start()
         try:
             prepare_namespace(kubeconfig, db.uri)

@@ -4,7 +4,6 @@ Fixtures that use them are in conftest.py; the tests in test_operator_k8s.py."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -49,7 +48,6 @@ class Operator:
             "TRAINYARD_OPERATOR_TERMINATION_GRACE_SECONDS": "30",
             "TRAINYARD_OPERATOR_DEFAULT_MEMORY": "1Gi",
             # The pods run from this checkout: test-only modules (tests.support.faulty_env) must import.
-            "TRAINYARD_OPERATOR_TRAINER_ENV": json.dumps({"PYTHONPATH": str(REPO)}),
             **settings,
         }
         self.proc: subprocess.Popen | None = None

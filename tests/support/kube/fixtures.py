@@ -19,6 +19,8 @@ from .controlplane import ControlPlane, default_bin_dir, missing_binaries
 from .podrunner import PodRunner
 from .wait import wait_for
 
+REPO = Path(__file__).resolve().parents[3]
+
 __all__ = ["control_plane", "k8s_namespace", "kube_api", "pod_runner"]
 
 REQUIRE_ENV = "TRAINYARD_REQUIRE_K8S"
@@ -49,7 +51,8 @@ def kube_api(control_plane: ControlPlane) -> Iterator[kubernetes.client.ApiClien
 def pod_runner(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PodRunner]:
     """Binds and runs every pod of the session's cluster (see podrunner.py for what it is not)."""
     with control_plane.api_client() as api:
-        runner = PodRunner(api, Path(tmp_path_factory.mktemp("pod-runner")))
+        # the repository on PYTHONPATH: test-only modules (tests.support.faulty_env) import in pods
+        runner = PodRunner(api, Path(tmp_path_factory.mktemp("pod-runner")), extra_env={"PYTHONPATH": str(REPO)})
         runner.start()
         try:
             yield runner

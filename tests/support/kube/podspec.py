@@ -128,7 +128,9 @@ class PodTranslator:
             local.mkdir(parents=True, exist_ok=True)
             mounts[m["mountPath"]] = local
         env = self._env(pod, c, node)
-        env = {k: rewrite_mount_paths(v, mounts) for k, v in env.items()}
+        # Only the pod's own values name paths inside the container; the runner's base environment
+        # (PATH, PYTHONPATH...) is host paths, which a mount at /tmp would otherwise rewrite.
+        env = {k: v if self.base_env.get(k) == v else rewrite_mount_paths(v, mounts) for k, v in env.items()}
         argv = [rewrite_mount_paths(expand_refs(a, env), mounts) for a in c.get("command", []) + c.get("args", [])]
         cwd = plan.dir / "cwd"
         if c.get("workingDir"):
