@@ -21,7 +21,7 @@ operator-run: operator-crd ## Run the operator against $KUBECONFIG (MONGODB_URI,
 	KUBECONFIG=$(OPERATOR_KUBECONFIG) $(dir $(PY))trainyard-operator
 
 test-operator: install k8s-bins ferretdb ## The operator's tests: pure, contract and against the local control plane
-	$(PY) -m pytest tests/operator -v --durations=10
+	$(PY) -m pytest tests/trainyard_operator -v --durations=10
 
 operator-bench: install k8s-bins ## 200 TrainingRuns at once: time from creation to Job (p50/p95), one operator
 	$(PY) bench/operator_bench.py

@@ -2,7 +2,7 @@
 
 No I/O: ``build_job(run, settings)`` is a function of the validated run (spec.py) and the
 operator's settings (settings.py). The trainer container gets exactly the ``TRAINER_*`` variables
-its settings class knows (tests/operator/test_contract.py checks it), MongoDB's URI from a Secret,
+its settings class knows (tests/trainyard_operator/test_contract.py checks it), MongoDB's URI from a Secret,
 the checkpoint claim, a writable emptyDir at /tmp and a read-only, non-root security context.
 """
 

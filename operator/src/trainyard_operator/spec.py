@@ -1,7 +1,7 @@
 """The TrainingRun spec as a pydantic model (camelCase on the wire), and the run the operator sees.
 
 The CRD's openAPIV3Schema (charts/trainyard/crds/trainingruns.trainyard.dev.yaml) validates the
-same fields with the same types, enums, defaults and bounds; tests/operator/test_contract.py
+same fields with the same types, enums, defaults and bounds; tests/trainyard_operator/test_contract.py
 checks the two field by field. The operator validates again here, so a spec that slipped past an
 older CRD becomes a permanent error naming the field (reconcile/create.py), never a broken Job.
 """

@@ -8,7 +8,7 @@ import subprocess
 import kubernetes
 import pytest
 
-from tests.operator.harness import CRD, KUBECTL, PVC, SECRET, Cluster, Operator
+from tests.trainyard_operator.harness import CRD, KUBECTL, PVC, SECRET, Cluster, Operator
 
 
 @pytest.fixture(scope="session")

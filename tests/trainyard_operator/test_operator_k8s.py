@@ -16,7 +16,7 @@ import pytest
 import yaml
 from trainyard_runstore.sync_store import RunStore
 
-from tests.operator.harness import (
+from tests.trainyard_operator.harness import (
     FAST,
     GROUP,
     KUBECTL,
