@@ -67,6 +67,7 @@ def seed_many_runs(store: RunStore, n: int) -> None:
         doc = {**rec.model_dump(mode="python"), **layout.run_key(rec.run_id), "status": "completed"}
         docs.append(doc)
     store.ensure_indexes()
+    store.db[layout.AGENTS].insert_many([{"_id": a} for a in sorted({d["agent_id"] for d in docs})])
     for i in range(0, n, 1000):
         store.db[layout.RUNS].insert_many(docs[i:i + 1000])
 

@@ -71,9 +71,7 @@ class AsyncRunStore:
         return docs, total
 
     async def agent_ids(self) -> list[str]:
-        # $group rather than distinct: FerretDB's distinct rejects the maxTimeMS that timeoutMS adds.
-        cursor = await self.db[layout.RUNS].aggregate([{"$group": {"_id": "$agent_id"}}])
-        return sorted(d["_id"] for d in await cursor.to_list() if d["_id"] is not None)
+        return sorted(d["_id"] for d in await self.db[layout.AGENTS].find({}, {"_id": 1}).to_list())
 
     async def get_run(self, run_id: str, *, full: bool = True) -> dict[str, Any] | None:
         projection = None if full else layout.RUN_PROJECTION

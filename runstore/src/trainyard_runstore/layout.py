@@ -34,6 +34,8 @@ from trainyard_runstore.schema import EvalGame, Episode, Rollout, RunStats, RunS
 RUNS = "training_runs"
 BUCKETS = "training_episode_buckets"
 STATS = "training_episode_stats"
+# One tiny document per agent id, so the agent filter's options need no pass over every run.
+AGENTS = "training_agents"
 ROLLOUTS = "training_rollouts"
 GAMES = "training_eval_games"
 

@@ -63,12 +63,16 @@ class RunStore:
 
     # ------------------------------------------------------------ runs
 
+    def _register_agent(self, agent_id: str) -> None:
+        self.db[layout.AGENTS].update_one({"_id": agent_id}, {"$setOnInsert": {"_id": agent_id}}, upsert=True)
+
     def create_run(self, record: RunRecord) -> dict[str, Any]:
         """Insert the run, or mark an existing one running again (a resumed attempt).
 
         Returns the stored document.
         """
         self.ensure_indexes()
+        self._register_agent(record.agent_id)
         doc = record.model_dump(mode="python")
         doc["status"] = record.status.value
         on_insert = {k: v for k, v in doc.items() if k not in {"status", "end_time", "duration_seconds"}}
@@ -107,6 +111,7 @@ class RunStore:
     def record_failure(self, run: RunRecord, error: ErrorInfo) -> None:
         """Operator path: the trainer could not record its own death; create the run if it never started."""
         self.ensure_indexes()
+        self._register_agent(run.agent_id)
         doc = run.model_dump(mode="python")
         doc["status"] = RunStatus.FAILED.value
         self.db[layout.RUNS].update_one(
