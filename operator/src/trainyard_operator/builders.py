@@ -58,6 +58,9 @@ def trainer_env(run: TrainingRun, settings: OperatorSettings) -> list[dict[str, 
         "TRAINER_CHECKPOINT_EVERY": spec.checkpoint.every_timesteps,
         "TRAINER_METRICS_PORT": settings.trainer_metrics_port,
         "TRAINER_METRICS_ADDR": "0.0.0.0",
+        # a SIGTERM that the operator did not ask for (pod deleted, evicted) fails the pod: the Job
+        # retries it and the trainer resumes from the checkpoint it just saved
+        "TRAINER_STOP_EXIT_CODE": 143,
     }
     hyperparameters = spec.hyperparameters.trainer_values()
     if hyperparameters:

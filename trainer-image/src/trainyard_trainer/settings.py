@@ -101,6 +101,11 @@ class TrainerSettings(BaseSettings):
     metrics_addr: str = Field(default="127.0.0.1", description="0.0.0.0 inside a pod so Prometheus can scrape")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     n_envs: int = Field(default=1, ge=1, le=256)
+    stop_exit_code: int = Field(
+        default=0, ge=0, le=255,
+        description="exit code after SIGTERM/SIGINT (checkpoint saved, run 'stopped'). The operator sets 143 so "
+                    "Kubernetes retries a deleted or evicted pod, which resumes from that checkpoint; a requested "
+                    "stop suspends the Job instead, so nothing is retried")
     torch_threads: int = Field(default=1, ge=0, description="torch CPU threads; 0 keeps torch's default. One avoids "
                                "thread oversubscription, which slows small policies many times over")
     win_window: int = Field(default=100, ge=1, description="episodes in the rolling win rate")
@@ -130,7 +135,7 @@ class TrainerSettings(BaseSettings):
     def run_config(self) -> dict[str, Any]:
         """What the run record stores as ``config`` (the spec's hyperparameters dictionary)."""
         data = self.model_dump(mode="json", exclude={"run_id", "metrics_port", "metrics_addr", "attempt",
-                                                      "log_buffer_size", "log_flush_interval"})
+                                                      "log_buffer_size", "log_flush_interval", "stop_exit_code"})
         data.update(data.pop("hyperparameters"))
         return data
 

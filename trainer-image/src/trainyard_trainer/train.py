@@ -168,7 +168,7 @@ def run(settings: TrainerSettings, mongo: MongoSettings | None = None) -> int:
             env.close()
             env = None
             _evaluate_final(settings, final, run_logger, stop, device)
-        return 0
+        return settings.stop_exit_code if status is RunStatus.STOPPED else 0
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, then the process exits 1
         log.exception("run %s failed", run_id)
         run_logger.set_status(RunStatus.FAILED, error_info(exc))
