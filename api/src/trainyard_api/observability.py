@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.responses import Response
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 
@@ -27,3 +28,8 @@ class MetricsMiddleware(BaseHTTPMiddleware):
             REQUESTS.labels(path, request.method, str(response.status_code)).inc()
             LATENCY.labels(path, request.method).observe(time.perf_counter() - start)
         return response
+
+
+def metrics_response() -> Response:
+    """The Prometheus text exposition of the API's registry."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

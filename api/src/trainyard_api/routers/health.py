@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from trainyard_api.deps import StoreDep
-from trainyard_api.observability import REGISTRY
+from trainyard_api.observability import metrics_response
 
 router = APIRouter(tags=["health"])
 
@@ -24,4 +23,4 @@ async def readyz(store: StoreDep) -> dict[str, str]:
 
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
 async def metrics() -> Response:
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return metrics_response()
