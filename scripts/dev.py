@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.ferretdb import FerretDB  # noqa: E402
 from tests.support.ports import free_port, wait_for_http  # noqa: E402
 from tests.support.processes import VENV_BIN, child_env  # noqa: E402
+from tests.support.stopping import stop_process_group  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEV = REPO / ".dev"
@@ -89,12 +90,7 @@ def main() -> int:
 
 
 def _terminate(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+    stop_process_group(proc)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from tests.support.ferretdb import FerretDB  # noqa: E402
 from tests.support.kube.controlplane import ControlPlane  # noqa: E402
 from tests.support.kube.podrunner import PodRunner  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
+from tests.support.stopping import stop_process_group  # noqa: E402
 
 CRD = REPO / "charts" / "trainyard" / "crds" / "trainingruns.trainyard.dev.yaml"
 KUBECTL = str(REPO / ".venv" / "bin" / "kubectl")
@@ -103,14 +104,8 @@ def start_extra(extra: ExtraProcess, kubeconfig: Path, logs: Path) -> subprocess
 
 
 def stop_extra(name: str, proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            log.warning("%s did not stop in 10s: SIGKILL", name)
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    if not stop_process_group(proc, grace=10):
+        log.warning("%s did not stop in 10s: killed", name)
 
 
 def main() -> int:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import signal
 import subprocess
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import yaml
 from tests.chart.helm import CHART, run_helm
 from tests.support.ports import free_port, wait_for_http
 from tests.support.processes import VENV_BIN, child_env
+from tests.support.stopping import stop_process_group
 
 RELEASE = "trainyard"
 NO_NODE = {"trainyard.dev/test-node": "none"}  # pods stay Pending: see the module docstring
@@ -103,13 +102,7 @@ class OperatorProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_process_group(self.proc)
         self.proc = None
 
 

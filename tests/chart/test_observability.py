@@ -42,6 +42,7 @@ from tests.chart.stack import (
 )
 from tests.support.ports import free_port, wait_for_http
 from tests.support.processes import ApiServer, trainer
+from tests.support.stopping import stop_process_group
 
 pytestmark = [pytest.mark.chart, pytest.mark.training, pytest.mark.mongo, pytest.mark.timeout(900)]
 
@@ -99,13 +100,7 @@ class Prometheus:
                 for t in body["data"]["activeTargets"]}
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_process_group(self.proc)
 
 
 # ------------------------------------------------------------------ what the run exposed

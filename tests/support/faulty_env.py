@@ -6,7 +6,6 @@ Used as ``--env-id tests.support.faulty_env:CrashingBlokusDuo-v0`` (gymnasium im
 from __future__ import annotations
 
 import gymnasium
-
 from trainyard_trainer.envs import BlokusDuoEnv
 
 

@@ -7,11 +7,11 @@ Used by the pytest fixtures in ``tests/conftest.py`` and by ``scripts/dev.py``. 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 from pathlib import Path
 
 from tests.support.ports import free_port, wait_for_port
+from tests.support.stopping import stop_process_group
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -62,13 +62,7 @@ class FerretDB:
     def stop(self) -> None:
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_process_group(self.proc, grace=10)
         self.proc = None
 
     def __enter__(self) -> FerretDB:

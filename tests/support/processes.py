@@ -6,12 +6,12 @@ Each runs from the project's virtualenv with MongoDB settings in its environment
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from tests.support.ports import free_port, wait_for_http
+from tests.support.stopping import stop_process_group
 
 VENV_BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]
@@ -45,12 +45,7 @@ class ApiServer:
         return self
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+        stop_process_group(self.proc, grace=10)
         self.proc = None
 
 
