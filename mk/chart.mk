@@ -16,7 +16,7 @@ CHART := charts/trainyard
 IMAGE_REPO ?= trainyard
 IMAGE_TAG ?= dev
 
-.PHONY: helm prometheus images kind-up chart-lint
+.PHONY: helm prometheus images base-image kind-up chart-lint
 
 $(HELM):
 	@bash scripts/k8s/build.sh --helm >/dev/null
@@ -32,17 +32,12 @@ chart-lint: $(HELM) ## helm lint --strict the chart with its default values and 
 	$(HELM) lint --strict $(CHART)
 	@for f in $(CHART)/ci/*.yaml; do $(HELM) lint --strict $(CHART) --values $$f | tail -n 1 | sed "s|^|$$f: |" || exit 1; done
 
-images: ## Build the trainer, API and operator images with docker or podman (IMAGE_TAG=dev)
-	@engine=$${CONTAINER_ENGINE:-}; \
-	if [ -z "$$engine" ]; then for e in docker podman; do \
-	  if command -v $$e >/dev/null && $$e info >/dev/null 2>&1; then engine=$$e; break; fi; done; fi; \
-	if [ -z "$$engine" ] || ! command -v $$engine >/dev/null; then \
-	  echo "make images: no usable container engine$${engine:+ ($$engine not found)}: install docker or podman" \
-	    "(and start its daemon), or set CONTAINER_ENGINE" >&2; \
-	  exit 1; fi; \
-	set -e; for image in trainer:trainer-image api:api operator:operator; do \
-	  echo ">> $$engine build $(IMAGE_REPO)/$${image%%:*}:$(IMAGE_TAG)"; \
-	  $$engine build -f $${image#*:}/Dockerfile -t $(IMAGE_REPO)/$${image%%:*}:$(IMAGE_TAG) .; done
+images: ## Build the trainer, API and operator images (docker or podman if one works, else buildah; IMAGE_TAG=dev)
+	@IMAGE_REPO=$(IMAGE_REPO) IMAGE_TAG=$(IMAGE_TAG) bash scripts/images/build.sh | \
+	  awk '{ printf "%-9s %8.1f MB  %5d s  %s\n", $$1, $$3 / 1e6, $$4, $$2 }'
+
+base-image: ## Build the Python/Node base images from debootstrap (for buildah, when public bases cannot be pulled)
+	@bash scripts/images/base-image.sh
 
 kind-up: $(HELM) images ## For a user with Docker: kind cluster, images, chart, smoke TrainingRun; prints the UI address
 	@command -v kind >/dev/null || test -x $(TRAINYARD_CACHE)/kind-v$(KIND_VERSION)/kind || \

@@ -6,10 +6,22 @@
 
 PY ?= .venv/bin/python
 
-.PHONY: k8s-bins cluster
+.PHONY: k8s-bins node-bins node-deps cluster
+
+# Debian packages the real node and the image builds need (root, like chromium and prometheus).
+NODE_DEBS := runc containernetworking-plugins buildah debootstrap iptables
 
 k8s-bins: ## Build kube-apiserver, kube-controller-manager, etcd and helm once (cached per version; ~7 min cold)
 	@bash scripts/k8s/build.sh
+
+node-bins: ## Build the node's containerd 2.x, kubelet, kube-scheduler, kube-proxy, kubectl and pause once (cached per version; ~12 CPU-min cold)
+	@bash scripts/k8s/build.sh --node >/dev/null
+
+node-deps: ## Install runc, CNI plugins, buildah and debootstrap if missing (apt; run as root)
+	@missing=$$(for p in $(NODE_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo ">> installing $$missing (apt)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null) || \
+	  { echo "could not install $$missing: run 'apt-get install $$missing' as root" >&2; exit 1; }; fi
 
 cluster: k8s-bins ## Run a local control plane + pod runner until Ctrl-C; kubeconfig in .dev/kubeconfig
 	$(PY) scripts/k8s/cluster.py

@@ -2,7 +2,8 @@
 local processes, for tests (fixtures.py) and `make cluster` (scripts/k8s/cluster.py).
 
 The binaries come from scripts/k8s/build.sh (built from the Go module proxy, cached per version).
-There is no kubelet and no scheduler: podrunner.py binds pods and runs their commands.
+Pods run on a real node (node.py: containerd + kubelet + kube-proxy + kube-scheduler) that joins
+this control plane when started `with_node=True`.
 
     with ControlPlane() as cp:
         core = kubernetes.client.CoreV1Api(cp.api_client())
@@ -57,6 +58,9 @@ CONTROLLERS = (
     "service-cidr-controller",
     "persistentvolumeclaim-protection-controller",
 )
+# Added when a real node joins (node.py): the not-ready taint is lifted by the node lifecycle
+# controller, and PVCs bind to the node's hostPath PersistentVolumes through the binder.
+NODE_CONTROLLERS = ("node-lifecycle-controller", "persistentvolume-binder-controller")
 _BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager")
 
 
@@ -91,7 +95,9 @@ class ControlPlane:
         *,
         keep_work_dir: bool = False,
         start_timeout: float = 120.0,
+        with_node: bool = False,
     ) -> None:
+        self.with_node = with_node
         self.bin_dir = Path(bin_dir) if bin_dir else default_bin_dir()
         self._own_work_dir = work_dir is None
         self.work_dir = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="trainyard-k8s-"))
@@ -206,9 +212,11 @@ class ControlPlane:
                 "--allow-privileged=true",
                 "--profiling=false",
                 "--v=1",
-                # There is no kubelet to reach (`kubectl logs` fails fast; use PodRunner.logs()); never
-                # look the node's name up in DNS.
+                # `kubectl logs/exec` reach a real node's kubelet at its InternalIP (never a DNS
+                # lookup of the node's name), as an admin.
                 "--kubelet-preferred-address-types=InternalIP",
+                f"--kubelet-client-certificate={self.admin.cert}",
+                f"--kubelet-client-key={self.admin.key}",
             ],
         )
         pki.write_kubeconfig(
@@ -230,7 +238,7 @@ class ControlPlane:
             "kube-controller-manager",
             [
                 f"--kubeconfig={kubeconfig}",
-                f"--controllers={','.join(CONTROLLERS)}",
+                f"--controllers={','.join(CONTROLLERS + (NODE_CONTROLLERS if self.with_node else ()))}",
                 "--use-service-account-credentials=true",  # each controller as its own SA, like kubeadm
                 f"--service-account-private-key-file={self.sa_key}",
                 f"--root-ca-file={self.ca.cert}",

@@ -1,13 +1,15 @@
-"""pytest fixtures for the k8s tier: one real control plane and one pod runner per session, and a
-fresh namespace per test. Imported by tests/k8s/conftest.py (`from tests.support.kube.fixtures import *`).
+"""pytest fixtures for the k8s tier: one real control plane, one real node (containerd + kubelet,
+node.py) with the project's images imported, and a fresh namespace per test. Imported by
+tests/conftest.py (`from tests.support.kube.fixtures import *`).
 
-Without the binaries (`make k8s-bins`) the tests are skipped, unless TRAINYARD_REQUIRE_K8S is set
-(CI sets it): then they fail.
+Without the binaries (`make k8s-bins node-bins`), root or an image builder the tests are skipped,
+unless TRAINYARD_REQUIRE_K8S is set (CI sets it): then they fail.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,14 +18,21 @@ import kubernetes
 import pytest
 
 from .controlplane import ControlPlane, default_bin_dir, missing_binaries
+from .node import Node, default_node_bin_dir, missing_node_parts
 from .podrunner import PodRunner
 from .wait import wait_for
 
 REPO = Path(__file__).resolve().parents[3]
 
-__all__ = ["control_plane", "k8s_namespace", "kube_api", "pod_runner"]
+__all__ = ["control_plane", "image_archives", "k8s_namespace", "kube_api", "kube_node", "pod_runner"]
 
 REQUIRE_ENV = "TRAINYARD_REQUIRE_K8S"
+
+
+def _unavailable(message: str) -> None:
+    if os.environ.get(REQUIRE_ENV):
+        pytest.fail(f"{message} ({REQUIRE_ENV} is set)")
+    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
@@ -31,13 +40,48 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
     bin_dir = default_bin_dir()
     missing = missing_binaries(bin_dir)
     if missing:
-        message = f"Kubernetes binaries missing in {bin_dir} ({', '.join(missing)}): run `make k8s-bins`"
-        if os.environ.get(REQUIRE_ENV):
-            pytest.fail(f"{message} ({REQUIRE_ENV} is set)")
-        pytest.skip(message)
+        _unavailable(f"Kubernetes binaries missing in {bin_dir} ({', '.join(missing)}): run `make k8s-bins`")
     # Under pytest's tmp dir, so the component logs of a failed run are kept for reading.
-    with ControlPlane(bin_dir, tmp_path_factory.mktemp("control-plane")) as cp:
+    with ControlPlane(bin_dir, tmp_path_factory.mktemp("control-plane"), with_node=True) as cp:
         yield cp
+
+
+IMAGES = ("trainer", "api", "operator")
+IMAGE_TAG = os.environ.get("IMAGE_TAG", "dev")
+
+
+@pytest.fixture(scope="session")
+def image_archives() -> dict[str, Path]:
+    """The project's images, built from their Dockerfiles by `make images` (scripts/images/build.sh;
+    a warm build reuses every layer), as docker-archives for the node to import."""
+    out = subprocess.run(
+        ["bash", str(REPO / "scripts" / "images" / "build.sh"), *IMAGES], capture_output=True, text=True
+    )
+    if out.returncode:
+        _unavailable(f"`make images` failed:\n{out.stderr[-3000:]}")
+    archives = {}
+    for line in out.stdout.splitlines():
+        name, archive, *_ = line.split()
+        archives[name] = Path(archive)
+    return archives
+
+
+@pytest.fixture(scope="session")
+def kube_node(control_plane: ControlPlane, image_archives: dict[str, Path]) -> Iterator[Node]:
+    """The session's real node, with the trainer, API and operator images (IMAGE_TAG) imported.
+    Its teardown fails the session if the machine's sysctls, iptables, mounts, cgroups, links or
+    fixed paths changed."""
+    missing = missing_node_parts(default_node_bin_dir())
+    if missing:
+        _unavailable(f"the node needs {', '.join(missing)}: run `make node-bins node-deps` as root")
+    node = Node(control_plane)
+    node.start()
+    try:
+        node.import_images(list(image_archives.values()))
+        yield node
+    finally:
+        node.stop()
+    assert not node.host_changes, f"the node changed the machine: {node.host_changes}"
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# `make images`: builds the trainer, API and operator images from their Dockerfiles.
+#
+#   scripts/images/build.sh [trainer|api|operator ...]     (default: all three)
+#
+# With docker or podman (when its engine answers) the Dockerfiles build as a user would build them.
+# Otherwise buildah (`--isolation chroot`, storage in the cache, not /var) builds them on the base
+# images scripts/images/base-image.sh makes from debootstrap, with the building machine's uv cache
+# mounted for the trainer's third-party layer (torch) so nothing is downloaded twice; buildah's
+# layer cache keeps that layer when only the project's sources change.
+#
+# Each built image is also saved as a docker-archive under $cache/images/archives, named by its
+# image ID, for the test node to import into containerd (a warm run finds the same ID and skips).
+# Prints one line per image: NAME ARCHIVE SIZE_BYTES SECONDS.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+# shellcheck source=scripts/images/lib.sh
+source "$here/lib.sh"
+
+IMAGE_REPO=${IMAGE_REPO:-trainyard}
+IMAGE_TAG=${IMAGE_TAG:-dev}
+declare -A DOCKERFILE=([trainer]=trainer-image/Dockerfile [api]=api/Dockerfile [operator]=operator/Dockerfile)
+names=("$@")
+((${#names[@]})) || names=(trainer api operator)
+builder=$(pick_builder)
+cd "$repo"
+
+build_one() {  # build_one NAME -> prints NAME ARCHIVE SIZE SECONDS
+    local name=$1 ref="docker.io/$IMAGE_REPO/$1:$IMAGE_TAG" start=$SECONDS id archive size
+    local dockerfile=${DOCKERFILE[$name]:?unknown image $name (trainer, api or operator)}
+    log "$builder build $ref"
+    case $builder in
+        docker|podman)
+            "$builder" build -f "$dockerfile" -t "$ref" . >&2
+            echo "$name - $("$builder" image inspect --format '{{.Size}}' "$ref") $((SECONDS - start))"
+            return ;;
+    esac
+    local args=(--isolation chroot --layers -f "$dockerfile" -t "$ref")
+    local base; base=$(bash "$here/base-image.sh")
+    args+=(--build-arg "$(grep ^PYTHON_IMAGE= <<<"$base")" --build-arg "$(grep ^NODE_IMAGE= <<<"$base")")
+    if [[ $name == trainer ]]; then
+        local uv_cache; uv_cache=$(uv_cache_dir)
+        [[ -n $uv_cache ]] && args+=(-v "$uv_cache:/host-uv-cache" --build-arg UV_CACHE_DIR=/host-uv-cache)
+    fi
+    buildah_ bud "${args[@]}" . >"$images_dir/build-$name.log" 2>&1 \
+        || { tail -30 "$images_dir/build-$name.log" >&2; return 1; }
+    id=$(buildah_ inspect --type image --format '{{.FromImageID}}' "$ref")
+    archive=$images_dir/archives/$name-${id:0:16}.tar
+    if [[ ! -f $archive ]]; then
+        mkdir -p "$images_dir/archives"
+        rm -f "$images_dir/archives/$name-"*.tar  # older builds of this image
+        buildah_ push --quiet "$ref" "docker-archive:$archive.tmp:$ref" >&2
+        mv "$archive.tmp" "$archive"
+    fi
+    size=$(buildah_ inspect --type image --format '{{.FromImageID}}' "$ref" >/dev/null && stat -c %s "$archive")
+    echo "$name $archive $size $((SECONDS - start))"
+}
+
+uv_cache_dir() {  # the uv cache `make install` filled, if any (torch is already in it)
+    local uv; uv=$(ls "$cache"/uv-*/bin/uv 2>/dev/null | head -1)
+    [[ -n $uv ]] && "$uv" cache dir 2>/dev/null || true
+}
+
+mkdir -p "$images_dir"
+for n in "${names[@]}"; do build_one "$n"; done
