@@ -23,5 +23,5 @@ node-deps: ## Install runc, CNI plugins, buildah and debootstrap if missing (apt
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null) || \
 	  { echo "could not install $$missing: run 'apt-get install $$missing' as root" >&2; exit 1; }; fi
 
-cluster: k8s-bins ## Run a local control plane + pod runner until Ctrl-C; kubeconfig in .dev/kubeconfig
+cluster: k8s-bins node-deps node-bins images ## Run a local control plane + real node (containerd, kubelet) until Ctrl-C; kubeconfig in .dev/kubeconfig
 	$(PY) scripts/k8s/cluster.py

@@ -1,12 +1,14 @@
-"""`make cluster`: a local Kubernetes for development, until Ctrl-C.
+"""`make cluster`: a local Kubernetes for development, until Ctrl-C, SIGTERM or SIGHUP.
 
 Builds the binaries if needed (scripts/k8s/build.sh), starts etcd, kube-apiserver and
-kube-controller-manager (tests/support/kube/controlplane.py) and the pod runner that stands in for
-a kubelet (tests/support/kube/podrunner.py), writes the admin kubeconfig to .dev/kubeconfig, then
-the rest of the stack: FerretDB (data in .dev/ferretdb, shared with `make dev`), the TrainingRun
-CRD, the MongoDB Secret and checkpoint claim the operator expects in namespace `default`, and the
-processes in stack_processes() (API + UI, operator), each with KUBECONFIG set. Cluster state lives
-in .dev/cluster/ and is wiped on the next start; logs in .dev/cluster/*.log and .dev/cluster/pods/logs/.
+kube-controller-manager (tests/support/kube/controlplane.py) and a real node (node.py: containerd,
+runc, kubelet, kube-proxy, kube-scheduler) with the images `make images` built imported, writes the
+admin kubeconfig to .dev/kubeconfig, then the rest of the stack: FerretDB (data in .dev/ferretdb,
+shared with `make dev`; pods reach it through the node's gateway address), the TrainingRun CRD, the
+MongoDB Secret and the checkpoint claim (bound to a hostPath volume in .dev/cluster/checkpoints)
+the operator expects in namespace `default`, and the processes in stack_processes() (API + UI,
+operator), each with KUBECONFIG set. Trainer Jobs run as real containers: `kubectl logs` and
+`kubectl exec` work. Cluster state lives in .dev/cluster/ and is wiped on the next start.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.support.ferretdb import FerretDB  # noqa: E402
 from tests.support.kube.controlplane import ControlPlane  # noqa: E402
-from tests.support.kube.podrunner import PodRunner  # noqa: E402
+from tests.support.kube.node import Node  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
 from tests.support.stopping import stop_process_group  # noqa: E402
 
@@ -35,7 +37,9 @@ CRD = REPO / "charts" / "trainyard" / "crds" / "trainingruns.trainyard.dev.yaml"
 KUBECTL = str(REPO / ".venv" / "bin" / "kubectl")
 API_PORT = int(os.environ.get("TRAINYARD_API_PORT", "8000"))
 
-DEV = REPO / ".dev"
+DEV = Path(os.environ.get("TRAINYARD_DEV_DIR", REPO / ".dev"))
+# Which images to import into the node (all three by default; tests of this script import fewer).
+IMAGES = os.environ.get("TRAINYARD_CLUSTER_IMAGES", "trainer api operator").split()
 log = logging.getLogger("cluster")
 
 
@@ -48,20 +52,39 @@ class ExtraProcess:
     env: dict[str, str] = field(default_factory=dict)
 
 
-def stack_processes(mongo_uri: str) -> list[ExtraProcess]:
-    """The API (with the web UI) and the operator, both on the dev FerretDB."""
+IMAGE_TAG = os.environ.get("IMAGE_TAG", "dev")
+
+
+def stack_processes(mongo_uri: str, checkpoints: Path) -> list[ExtraProcess]:
+    """The API (with the web UI, reading the checkpoint volume's folder) and the operator, both on
+    the dev FerretDB; trainer Jobs use the image `make images` built."""
     mongo = {"MONGODB_URI": mongo_uri, "MONGODB_DB_NAME": "trainyard"}
     return [
-        ExtraProcess("api", [".venv/bin/trainyard-api"], {**mongo, "TRAINYARD_API_PORT": str(API_PORT)}),
+        ExtraProcess("api", [".venv/bin/trainyard-api"], {
+            **mongo, "TRAINYARD_API_PORT": str(API_PORT), "TRAINYARD_API_CHECKPOINT_ROOT": str(checkpoints),
+        }),
         ExtraProcess("operator", [".venv/bin/trainyard-operator"], {
             **mongo,
             "TRAINYARD_OPERATOR_NAMESPACES": '["default"]',
-            # every pod shares 127.0.0.1 under the pod runner: trainers serve no metrics port here
-            "TRAINYARD_OPERATOR_TRAINER_METRICS_PORT": "0",
+            "TRAINYARD_OPERATOR_TRAINER_IMAGE": f"trainyard/trainer:{IMAGE_TAG}",
             "TRAINYARD_OPERATOR_HEALTH_PORT": "0",
             "TRAINYARD_OPERATOR_METRICS_PORT": os.environ.get("TRAINYARD_OPERATOR_METRICS_PORT", "9401"),
         }),
     ]
+
+
+def image_archives() -> list[Path]:
+    """The images `make images` built (a warm build: every layer is reused)."""
+    out = subprocess.run(["bash", str(REPO / "scripts" / "images" / "build.sh"), *IMAGES], check=True,
+                         stdout=subprocess.PIPE, text=True)
+    return [Path(line.split()[1]) for line in out.stdout.splitlines() if line.split()[1] != "-"]
+
+
+def port_taken(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def prepare_namespace(kubeconfig: Path, mongo_uri: str) -> None:
@@ -110,22 +133,31 @@ def stop_extra(name: str, proc: subprocess.Popen) -> None:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    if port_taken(API_PORT):
+        print(f"port {API_PORT} is taken: stop what uses it or run 'make cluster TRAINYARD_API_PORT=8001'",
+              file=sys.stderr)
+        return 1
     bin_dir = build()
+    archives = image_archives()
     work = DEV / "cluster"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: it may arrive ignored from a parent
+    # SIGINT too (it may arrive ignored from a parent); SIGHUP when the terminal goes away.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
     extras: list[tuple[str, subprocess.Popen]] = []
-    with ControlPlane(bin_dir, work) as cp, cp.api_client() as api:
+    with ControlPlane(bin_dir, work, with_node=True) as cp, Node(cp) as node:
+        node.import_images(archives)
         kubeconfig = DEV / "kubeconfig"
         shutil.copyfile(cp.kubeconfig, kubeconfig)
-        runner = PodRunner(api, work / "pods", extra_env={"PYTHONPATH": str(REPO)}).start()
+        checkpoints = work / "checkpoints"
+        node.add_host_path_volume("trainyard-checkpoints", checkpoints)
         db = FerretDB(DEV / "ferretdb", port=free_port()).start()
         try:
-            prepare_namespace(kubeconfig, db.uri)
-            for extra in stack_processes(db.uri):
+            pod_uri = f"mongodb://{node.expose(db.port)}/"
+            prepare_namespace(kubeconfig, pod_uri)
+            for extra in stack_processes(db.uri, checkpoints):
                 extras.append((extra.name, start_extra(extra, kubeconfig, work)))
             print(
                 f"\ncluster ready ({cp.server}); FerretDB {db.uri}; UI http://127.0.0.1:{API_PORT}/training\n"
@@ -133,7 +165,8 @@ def main() -> int:
                 f"  export KUBECONFIG={kubeconfig}\n"
                 f"  .venv/bin/kubectl apply -f examples/trainingrun-smoke.yaml\n"
                 f"  .venv/bin/kubectl get tr -w\n"
-                f"Ctrl-C stops it.\n",
+                f"  .venv/bin/kubectl logs -f job/<run>   # or: kubectl exec -it <pod> -- sh\n"
+                f"Ctrl-C (or SIGTERM, SIGHUP) stops every server it started.\n",
                 flush=True,
             )
             while not stop.wait(1):
@@ -146,7 +179,6 @@ def main() -> int:
             for name, proc in reversed(extras):
                 stop_extra(name, proc)
             db.stop()
-            runner.stop()
     return 0
 
 

@@ -99,6 +99,7 @@ class Node:
         self._procs: dict[str, subprocess.Popen] = {}
         self._logs: dict[str, Path] = {}
         self._forwarder: TcpForwarder | None = None
+        self._exposed: list[TcpForwarder] = []
         self._cache_lock: int | None = None
         self._before: hostcheck.HostState | None = None
         self.host_changes: list[str] = []
@@ -148,9 +149,9 @@ class Node:
         if self._holder is not None:
             _stop(self._holder, "namespace holder")
             self._holder = None
-        if self._forwarder is not None:
-            self._forwarder.stop()
-            self._forwarder = None
+        for fwd in [*self._exposed, *([self._forwarder] if self._forwarder else [])]:
+            fwd.stop()
+        self._exposed, self._forwarder = [], None
         subprocess.run(["ip", "link", "del", self.host_link], capture_output=True)
         self._remove_cgroups()
         if self._cache_lock is not None:
@@ -162,6 +163,33 @@ class Node:
             for change in self.host_changes:
                 log.error("the node left the machine changed: %s", change)
             self._before = None
+
+    def expose(self, port: int) -> str:
+        """Make a server on 127.0.0.1:`port` reachable from pods; returns the address pods use
+        (host:port on the host end of the node's veth pair)."""
+        self._exposed.append(TcpForwarder((self.layout.host_ip, port), ("127.0.0.1", port)).start())
+        return f"{self.layout.host_ip}:{port}"
+
+    def add_host_path_volume(self, name: str, path: Path, *, uid: int = 10001, storage: str = "10Gi") -> None:
+        """A ReadWriteMany hostPath PersistentVolume (the binder controller binds claims to it),
+        owned by `uid` so the non-root images can write to it."""
+        path.mkdir(parents=True, exist_ok=True)
+        os.chown(path, uid, uid)
+        with self.cp.api_client() as api:
+            kubernetes.client.CoreV1Api(api).create_persistent_volume(
+                {
+                    "apiVersion": "v1",
+                    "kind": "PersistentVolume",
+                    "metadata": {"name": name},
+                    "spec": {
+                        "capacity": {"storage": storage},
+                        "accessModes": ["ReadWriteMany", "ReadWriteOnce"],
+                        "persistentVolumeReclaimPolicy": "Retain",
+                        "storageClassName": "",
+                        "hostPath": {"path": str(path), "type": "Directory"},
+                    },
+                }
+            )
 
     def import_images(self, archives: list[Path]) -> None:
         """Import docker-archives into the node's containerd (k8s.io namespace), once each."""
