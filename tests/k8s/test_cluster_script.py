@@ -97,8 +97,10 @@ def test_make_cluster_names_a_taken_port_and_how_to_pick_another(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = {**os.environ, "TRAINYARD_API_PORT": str(port), "TRAINYARD_DEV_DIR": str(tmp_path), "PYTHONPATH": str(REPO)}
-        out = subprocess.run([sys.executable, str(SCRIPT)], env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
+        env = {**os.environ, "TRAINYARD_API_PORT": str(port), "TRAINYARD_DEV_DIR": str(tmp_path),
+               "PYTHONPATH": str(REPO)}
+        out = subprocess.run([sys.executable, str(SCRIPT)], env=env, cwd=REPO, capture_output=True, text=True,
+                             timeout=60)
     assert out.returncode == 1
     assert f"port {port} is taken" in out.stderr
     assert "TRAINYARD_API_PORT=" in out.stderr

@@ -77,9 +77,10 @@ def test_a_pod_reaches_the_apiserver_through_the_kubernetes_service(core, k8s_na
         "import os, ssl, urllib.request;"
         "d = '/var/run/secrets/kubernetes.io/serviceaccount/';"
         "ctx = ssl.create_default_context(cafile=d + 'ca.crt');"
-        "url = 'https://%s:%s/version' % (os.environ['KUBERNETES_SERVICE_HOST'], os.environ['KUBERNETES_SERVICE_PORT']);"
+        "host = os.environ['KUBERNETES_SERVICE_HOST'];"
+        "url = 'https://%s:%s/version' % (host, os.environ['KUBERNETES_SERVICE_PORT']);"
         "req = urllib.request.Request(url, headers={'Authorization': 'Bearer ' + open(d + 'token').read()});"
-        "print(os.environ['KUBERNETES_SERVICE_HOST'], urllib.request.urlopen(req, context=ctx, timeout=10).read().decode())"
+        "print(host, urllib.request.urlopen(req, context=ctx, timeout=10).read().decode())"
     )
     core.create_namespaced_pod(k8s_namespace, pod("in-cluster", OPERATOR, ["python", "-c", script]))
     state = terminated(core, k8s_namespace, "in-cluster")
@@ -141,7 +142,8 @@ def test_the_images_run_non_root_on_a_read_only_root_filesystem(core, k8s_namesp
     state = terminated(core, k8s_namespace, "ro")
     logs = core.read_namespaced_pod_log("ro", k8s_namespace)
     assert state.exit_code == 0, logs
-    assert json.loads(logs) == {"uid": 10001, "/opt/venv/x": "EROFS", "/etc/x": "EROFS", "/x": "EROFS", "/tmp/x": "written"}
+    expected = {"uid": 10001, "/opt/venv/x": "EROFS", "/etc/x": "EROFS", "/x": "EROFS", "/tmp/x": "written"}
+    assert json.loads(logs) == expected
 
 
 def test_a_root_image_user_is_refused_under_run_as_non_root(core, k8s_namespace):

@@ -99,7 +99,7 @@ class Node:
         self._procs: dict[str, subprocess.Popen] = {}
         self._logs: dict[str, Path] = {}
         self._forwarder: TcpForwarder | None = None
-        self._exposed: list[TcpForwarder] = []
+        self._exposed: dict[int, TcpForwarder] = {}
         self._cache_lock: int | None = None
         self._before: hostcheck.HostState | None = None
         self.host_changes: list[str] = []
@@ -149,9 +149,9 @@ class Node:
         if self._holder is not None:
             _stop(self._holder, "namespace holder")
             self._holder = None
-        for fwd in [*self._exposed, *([self._forwarder] if self._forwarder else [])]:
+        for fwd in [*self._exposed.values(), *([self._forwarder] if self._forwarder else [])]:
             fwd.stop()
-        self._exposed, self._forwarder = [], None
+        self._exposed, self._forwarder = {}, None
         subprocess.run(["ip", "link", "del", self.host_link], capture_output=True)
         self._remove_cgroups()
         if self._cache_lock is not None:
@@ -165,30 +165,38 @@ class Node:
             self._before = None
 
     def expose(self, port: int) -> str:
-        """Make a server on 127.0.0.1:`port` reachable from pods; returns the address pods use
-        (host:port on the host end of the node's veth pair)."""
-        self._exposed.append(TcpForwarder((self.layout.host_ip, port), ("127.0.0.1", port)).start())
+        """Make a server on 127.0.0.1:`port` reachable from pods (once per port); returns the
+        address pods use (host:port on the host end of the node's veth pair)."""
+        if port not in self._exposed:
+            self._exposed[port] = TcpForwarder((self.layout.host_ip, port), ("127.0.0.1", port)).start()
         return f"{self.layout.host_ip}:{port}"
 
-    def add_host_path_volume(self, name: str, path: Path, *, uid: int = 10001, storage: str = "10Gi") -> None:
-        """A ReadWriteMany hostPath PersistentVolume (the binder controller binds claims to it),
-        owned by `uid` so the non-root images can write to it."""
+    def add_host_path_volume(
+        self,
+        name: str,
+        path: Path,
+        *,
+        uid: int = 10001,
+        storage: str = "10Gi",
+        claim_ref: tuple[str, str] | None = None,
+    ) -> None:
+        """A ReadWriteMany hostPath PersistentVolume (the binder controller binds a claim to it:
+        `claim_ref` (namespace, name) reserves it for one), owned by `uid` so the non-root images
+        can write to it."""
         path.mkdir(parents=True, exist_ok=True)
         os.chown(path, uid, uid)
+        spec: dict = {
+            "capacity": {"storage": storage},
+            "accessModes": ["ReadWriteMany", "ReadWriteOnce"],
+            "persistentVolumeReclaimPolicy": "Retain",
+            "storageClassName": "",
+            "hostPath": {"path": str(path), "type": "Directory"},
+        }
+        if claim_ref:
+            spec["claimRef"] = {"namespace": claim_ref[0], "name": claim_ref[1]}
         with self.cp.api_client() as api:
             kubernetes.client.CoreV1Api(api).create_persistent_volume(
-                {
-                    "apiVersion": "v1",
-                    "kind": "PersistentVolume",
-                    "metadata": {"name": name},
-                    "spec": {
-                        "capacity": {"storage": storage},
-                        "accessModes": ["ReadWriteMany", "ReadWriteOnce"],
-                        "persistentVolumeReclaimPolicy": "Retain",
-                        "storageClassName": "",
-                        "hostPath": {"path": str(path), "type": "Directory"},
-                    },
-                }
+                {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name}, "spec": spec}
             )
 
     def import_images(self, archives: list[Path]) -> None:
@@ -391,8 +399,8 @@ class Node:
             self.root / f"{name}.kubeconfig", server=self.node_server, ca=self.cp.ca.cert, client=cert, user=name
         )
         # the apiserver's certificate names 127.0.0.1, not the forwarder's address
-        text = path.read_text().replace(f"    server: {self.node_server}\n", f"    server: {self.node_server}\n    tls-server-name: localhost\n")
-        path.write_text(text)
+        server = f"    server: {self.node_server}\n"
+        path.write_text(path.read_text().replace(server, server + "    tls-server-name: localhost\n"))
         return path
 
     def _start_kubelet(self) -> None:
