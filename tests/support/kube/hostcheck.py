@@ -32,8 +32,10 @@ class HostState:
     links: frozenset[str]
     paths: frozenset[str]
 
-    def changes_since(self, before: HostState) -> list[str]:
-        """Human-readable differences from `before` (empty when the machine is as it was)."""
+    def changes_since(self, before: HostState, *, others: re.Pattern[str] | None = None) -> list[str]:
+        """Human-readable differences from `before` (empty when the machine is as it was).
+        `others` matches items of other sessions' nodes (or image builds) that may come and go
+        meanwhile; they are not this session's changes."""
         out = [f"sysctl {k}: {before.sysctls[k]} -> {v}" for k, v in self.sysctls.items() if before.sysctls.get(k) != v]
         if self.netfilter != before.netfilter:
             out.append("the machine's iptables/nftables rules changed")
@@ -43,8 +45,8 @@ class HostState:
             ("network link", self.links, before.links),
             ("path", self.paths, before.paths),
         ):
-            out += [f"{label} added: {x}" for x in sorted(now - then)]
-            out += [f"{label} removed: {x}" for x in sorted(then - now)]
+            out += [f"{label} added: {x}" for x in sorted(now - then) if not (others and others.search(x))]
+            out += [f"{label} removed: {x}" for x in sorted(then - now) if not (others and others.search(x))]
         return out
 
 

@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -159,7 +160,10 @@ class Node:
             self._cache_lock = None
         shutil.rmtree(self.root, ignore_errors=True)
         if self._before is not None:
-            self.host_changes = hostcheck.snapshot().changes_since(self._before)
+            # other sessions' nodes (tyh<id> links, trainyard-<id> cgroups) and buildah's mounts
+            sid = self.host_link[3:]
+            others = re.compile(rf"^(tyh(?!{sid})|.*/trainyard-(?!{sid}))|/images/storage/")
+            self.host_changes = hostcheck.snapshot().changes_since(self._before, others=others)
             for change in self.host_changes:
                 log.error("the node left the machine changed: %s", change)
             self._before = None
