@@ -1,24 +1,23 @@
-"""The real Job controller against the pod runner: completion, exit codes, podFailurePolicy,
-deletion (SIGTERM then a retry), activeDeadlineSeconds and the OOM-like kill."""
+"""The real Job controller with pods on the real node (containers of the trainer image):
+completion, exit codes, podFailurePolicy, deletion (SIGTERM then a retry that finds the first
+pod's files on the shared volume), activeDeadlineSeconds and an OOM kill from a memory limit."""
 
 from __future__ import annotations
 
-import sys
 import textwrap
 
 import kubernetes
 import pytest
 
-from tests.support.kube.podrunner import PodRunner
 from tests.support.kube.wait import wait_for
 
-pytestmark = [pytest.mark.k8s, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.k8s, pytest.mark.timeout(240)]
 
-PYTHON = sys.executable  # resolved like any command: venv first
+IMAGE = "trainyard/trainer:dev"  # built by `make images`, imported into the node
 
 
 def job(name: str, command: list[str], *, backoff_limit: int = 0, volumes: dict | None = None, **spec) -> dict:
-    container = {"name": "main", "image": "trainyard/trainer:test", "command": command}
+    container = {"name": "main", "image": IMAGE, "imagePullPolicy": "IfNotPresent", "command": command}
     pod_spec: dict = {"restartPolicy": "Never", "terminationGracePeriodSeconds": 10, "containers": [container]}
     if volumes:
         pod_spec["volumes"] = [{"name": v, "persistentVolumeClaim": {"claimName": v}} for v in volumes]
@@ -70,16 +69,16 @@ def terminated(pod) -> kubernetes.client.V1ContainerStateTerminated:
     return pod.status.container_statuses[0].state.terminated
 
 
-def test_job_completes(pod_runner: PodRunner, k8s_namespace, batch, core):
-    batch.create_namespaced_job(k8s_namespace, job("hello", [PYTHON, "-c", "print('hi')"]))
+def test_job_completes(kube_node, k8s_namespace, batch, core):
+    batch.create_namespaced_job(k8s_namespace, job("hello", ["python", "-c", "print('hi')"]))
     assert finished(batch, k8s_namespace, "hello").type == "Complete"
     (pod,) = job_pods(core, k8s_namespace, "hello")
     assert pod.status.phase == "Succeeded"
     assert (terminated(pod).exit_code, terminated(pod).reason) == (0, "Completed")
-    assert pod_runner.logs(k8s_namespace, pod.metadata.name) == "hi\n"
+    assert core.read_namespaced_pod_log(pod.metadata.name, k8s_namespace) == "hi\n"  # the container's log
 
 
-def test_exit_code_is_reported_and_fails_the_job(pod_runner, k8s_namespace, batch, core):
+def test_exit_code_is_reported_and_fails_the_job(kube_node, k8s_namespace, batch, core):
     batch.create_namespaced_job(k8s_namespace, job("exit3", ["python", "-c", "raise SystemExit(3)"]))
     condition = finished(batch, k8s_namespace, "exit3")
     assert (condition.type, condition.reason) == ("Failed", "BackoffLimitExceeded")
@@ -88,7 +87,7 @@ def test_exit_code_is_reported_and_fails_the_job(pod_runner, k8s_namespace, batc
     assert (terminated(pod).exit_code, terminated(pod).reason) == (3, "Error")
 
 
-def test_pod_failure_policy_fails_the_job_without_retry(pod_runner, k8s_namespace, batch, core):
+def test_pod_failure_policy_fails_the_job_without_retry(kube_node, k8s_namespace, batch, core):
     policy = {"rules": [{"action": "FailJob", "onExitCodes": {"operator": "In", "values": [2]}}]}
     body = job("fatal", ["python", "-c", "raise SystemExit(2)"], backoff_limit=3, podFailurePolicy=policy)
     batch.create_namespaced_job(k8s_namespace, body)
@@ -112,7 +111,8 @@ SIGTERM_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_deleted_pod_gets_sigterm_and_the_job_retries(pod_runner, k8s_namespace, batch, core):
+def test_deleted_pod_gets_sigterm_and_the_job_retries(kube_node, k8s_namespace, batch, core):
+    ckpt = kube_node.shared_claim(k8s_namespace, "ckpt")  # /checkpoints, seen from this machine
     body = job(
         "retry", ["python", "-c", SIGTERM_SCRIPT, "/checkpoints"], backoff_limit=2, volumes={"ckpt": "/checkpoints"}
     )
@@ -120,7 +120,6 @@ def test_deleted_pod_gets_sigterm_and_the_job_retries(pod_runner, k8s_namespace,
         {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
     ]
     batch.create_namespaced_job(k8s_namespace, body)
-    ckpt = pod_runner.pvc_dir(k8s_namespace, "ckpt")  # where /checkpoints lives on this machine
 
     first = running_pod(core, k8s_namespace, "retry").metadata.name
     wait_for(lambda: (ckpt / f"started-{first}").exists(), timeout=30, what="first pod started")
@@ -134,17 +133,18 @@ def test_deleted_pod_gets_sigterm_and_the_job_retries(pod_runner, k8s_namespace,
     batch.delete_namespaced_job("retry", k8s_namespace, propagation_policy="Background")
 
 
-def test_active_deadline_fails_the_job(pod_runner, k8s_namespace, batch):
+def test_active_deadline_fails_the_job(kube_node, k8s_namespace, batch):
     body = job("slow", ["python", "-c", "import time; time.sleep(300)"], activeDeadlineSeconds=3)
     batch.create_namespaced_job(k8s_namespace, body)
     condition = finished(batch, k8s_namespace, "slow", timeout=60)
     assert (condition.type, condition.reason) == ("Failed", "DeadlineExceeded")
 
 
-def test_oom_like_kill_reports_137(pod_runner, k8s_namespace, batch, core):
-    batch.create_namespaced_job(k8s_namespace, job("hog", ["python", "-c", "import time; time.sleep(300)"]))
-    pod = running_pod(core, k8s_namespace, "hog").metadata.name
-    pod_runner.kill_like_oom(pod, k8s_namespace)
+def test_memory_limit_oom_kill_reports_137_and_fails_the_job(kube_node, k8s_namespace, batch, core):
+    # python is the container's PID 1 and the allocating process: the cgroup OOM killer gives 137
+    body = job("hog", ["python", "-c", "b = [bytearray(16 << 20) for _ in range(64)]"])
+    body["spec"]["template"]["spec"]["containers"][0]["resources"] = {"limits": {"memory": "96Mi"}}
+    batch.create_namespaced_job(k8s_namespace, body)
     assert finished(batch, k8s_namespace, "hog").type == "Failed"
-    state = terminated(core.read_namespaced_pod_status(pod, k8s_namespace))
-    assert (state.exit_code, state.reason) == (137, "OOMKilled")
+    (pod,) = job_pods(core, k8s_namespace, "hog")
+    assert (terminated(pod).exit_code, terminated(pod).reason) == (137, "OOMKilled")

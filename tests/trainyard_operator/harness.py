@@ -1,9 +1,11 @@
 """Helpers for the operator's k8s tests: the operator as a subprocess, a namespace-scoped view of
-the cluster (kubectl, clients, waits, the pod runner's files) and a least-privilege identity.
+the cluster (kubectl, clients, waits, container logs, the checkpoint volume's folder on the real
+node) and a least-privilege identity.
 Fixtures that use them are in conftest.py; the tests in test_operator_k8s.py."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -24,6 +26,9 @@ KUBECTL = str(VENV_BIN / "kubectl")
 CRD = REPO / "charts" / "trainyard" / "crds" / "trainingruns.trainyard.dev.yaml"
 GROUP, VERSION, PLURAL = "trainyard.dev", "v1alpha1", "trainingruns"
 PVC = "trainyard-checkpoints"
+TRAINER_IMAGE = "trainyard/trainer:dev"  # `make images`, imported into the session's node
+TEST_MODULES = ".test-modules"  # on the checkpoint volume
+TEST_MODULES_IN_POD = f"/checkpoints/{TEST_MODULES}"
 SECRET = "trainyard-mongodb"
 # Small, fast runs: ~1 episode per 14 steps, a rollout of 128 steps, checkpoints every 256.
 FAST = {"hyperparameters": {"nSteps": 128, "batchSize": 64, "nEpochs": 1}, "checkpoint": {"everyTimesteps": 256}}
@@ -43,11 +48,16 @@ class Operator:
             "TRAINYARD_OPERATOR_NAMESPACES": namespace,
             "TRAINYARD_OPERATOR_METRICS_PORT": str(self.metrics_port),
             "TRAINYARD_OPERATOR_HEALTH_PORT": "0",
-            "TRAINYARD_OPERATOR_TRAINER_METRICS_PORT": "0",  # pods share 127.0.0.1 here: one port each or none
+            "TRAINYARD_OPERATOR_TRAINER_METRICS_PORT": "0",
             "TRAINYARD_OPERATOR_PROGRESS_INTERVAL": "1",
             "TRAINYARD_OPERATOR_TERMINATION_GRACE_SECONDS": "30",
+            "TRAINYARD_OPERATOR_TRAINER_IMAGE": TRAINER_IMAGE,
+            # two cores: ten runs at once must all fit on the node
+            "TRAINYARD_OPERATOR_DEFAULT_CPU": "100m",
             "TRAINYARD_OPERATOR_DEFAULT_MEMORY": "1Gi",
-            # The pods run from this checkout: test-only modules (tests.support.faulty_env) must import.
+            # test-only modules (tests.support.faulty_env) are copied onto the checkpoint volume
+            # (namespace_ready): the trainer image has no tests
+            "TRAINYARD_OPERATOR_TRAINER_ENV": json.dumps({"PYTHONPATH": TEST_MODULES_IN_POD}),
             **settings,
         }
         self.proc: subprocess.Popen | None = None
@@ -82,13 +92,13 @@ class Operator:
 class Cluster:
     """What a test needs: the namespace's clients, kubectl, the operator, the run store."""
 
-    def __init__(self, control_plane, kube_api, namespace, pod_runner, operator, store):
+    def __init__(self, control_plane, kube_api, namespace, node, operator, store):
         self.kubeconfig = control_plane.kubeconfig
         self.ns = namespace
         self.custom = kubernetes.client.CustomObjectsApi(kube_api)
         self.batch = kubernetes.client.BatchV1Api(kube_api)
         self.core = kubernetes.client.CoreV1Api(kube_api)
-        self.pods = pod_runner
+        self.node = node
         self.operator = operator
         self.store: RunStore = store
 
@@ -134,8 +144,14 @@ class Cluster:
         return wait_for(probe, timeout=120, interval=0.25, what=f"a running pod of {name}")
 
     def pod_logs(self, name: str) -> str:
-        return "\n".join(f"--- {p.metadata.name}\n{self.pods.logs(self.ns, p.metadata.name)[-3000:]}"
-                         for p in self.job_pods(name))
+        return "\n".join(f"--- {p.metadata.name}\n{self.container_log(p.metadata.name)[-3000:]}"
+                          for p in self.job_pods(name))
+
+    def container_log(self, pod: str) -> str:
+        try:
+            return self.core.read_namespaced_pod_log(pod, self.ns)
+        except kubernetes.client.ApiException as e:
+            return f"(no log: {e.status} {e.reason})"
 
     def episodes_stored(self, run_id: str, at_least: int, timeout: float = 120) -> dict:
         def probe():
@@ -145,7 +161,7 @@ class Cluster:
         return wait_for(probe, timeout=timeout, interval=0.5, what=f"{at_least} episodes of {run_id}")
 
     def checkpoint_dir(self, run_id: str) -> Path:
-        return self.pods.pvc_dir(self.ns, PVC) / run_id
+        return self.node.volume_dir(self.ns, PVC) / run_id
 
 
 # The permissions operator/README.md lists for a namespaced install (the Helm chart's Role).

@@ -19,12 +19,11 @@ import pytest
 
 from .controlplane import ControlPlane, default_bin_dir, missing_binaries
 from .node import Node, default_node_bin_dir, missing_node_parts
-from .podrunner import PodRunner
 from .wait import wait_for
 
 REPO = Path(__file__).resolve().parents[3]
 
-__all__ = ["control_plane", "image_archives", "k8s_namespace", "kube_api", "kube_node", "pod_runner"]
+__all__ = ["control_plane", "image_archives", "k8s_namespace", "kube_api", "kube_node"]
 
 REQUIRE_ENV = "TRAINYARD_REQUIRE_K8S"
 
@@ -89,19 +88,6 @@ def kube_api(control_plane: ControlPlane) -> Iterator[kubernetes.client.ApiClien
     """An admin ApiClient for the session's control plane."""
     with control_plane.api_client() as api:
         yield api
-
-
-@pytest.fixture(scope="session")
-def pod_runner(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PodRunner]:
-    """Binds and runs every pod of the session's cluster (see podrunner.py for what it is not)."""
-    with control_plane.api_client() as api:
-        # the repository on PYTHONPATH: test-only modules (tests.support.faulty_env) import in pods
-        runner = PodRunner(api, Path(tmp_path_factory.mktemp("pod-runner")), extra_env={"PYTHONPATH": str(REPO)})
-        runner.start()
-        try:
-            yield runner
-        finally:
-            runner.stop()
 
 
 @pytest.fixture

@@ -203,6 +203,23 @@ class Node:
                 {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name}, "spec": spec}
             )
 
+    def shared_claim(self, namespace: str, name: str, storage: str = "1Gi") -> Path:
+        """A ReadWriteMany PersistentVolumeClaim `name` in `namespace`, bound to a hostPath volume
+        of its own; returns that folder on this machine (what the pods see at their mount path)."""
+        path = self.root / "volumes" / namespace / name
+        self.add_host_path_volume(f"{namespace}-{name}", path, claim_ref=(namespace, name), storage=storage)
+        with self.cp.api_client() as api:
+            kubernetes.client.CoreV1Api(api).create_namespaced_persistent_volume_claim(namespace, {
+                "metadata": {"name": name},
+                "spec": {"accessModes": ["ReadWriteMany"], "storageClassName": "", "volumeName": f"{namespace}-{name}",
+                         "resources": {"requests": {"storage": storage}}},
+            })
+        return path
+
+    def volume_dir(self, namespace: str, name: str) -> Path:
+        """The folder behind a claim made by shared_claim()."""
+        return self.root / "volumes" / namespace / name
+
     def import_images(self, archives: list[Path]) -> None:
         """Import docker-archives into the node's containerd (k8s.io namespace), once each."""
         for archive in archives:

@@ -1,8 +1,8 @@
 """Plain-dict access to the Kubernetes API over a `kubernetes.client.ApiClient`'s connection
-and credentials, for podrunner.py and podspec.py.
+and credentials (tests/k8s/test_rbac.py).
 
 The generated client models fail to deserialize some objects (e.g. a Binding's response,
-kubernetes-client/python#825) and validate every call; the pod runner only needs JSON in, JSON out.
+kubernetes-client/python#825) and validate every call; a test that only needs JSON in, JSON out uses this.
 """
 
 from __future__ import annotations
