@@ -19,6 +19,7 @@ SUITES = [
     ("training_overhead.py", "training throughput with and without the platform"),
     ("web_bench.py", "web UI first paint and bundle size"),
     ("operator_bench.py", "operator: 200 TrainingRuns to Jobs"),
+    ("node_bench.py", "real node: idle memory, apply -> container running, 50 Jobs at once"),
 ]
 
 
