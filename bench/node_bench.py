@@ -110,8 +110,9 @@ def run(applies: int, jobs: int) -> int:
                "TRAINYARD_OPERATOR_HEALTH_PORT": "0", "TRAINYARD_OPERATOR_TRAINER_METRICS_PORT": "0",
                "TRAINYARD_OPERATOR_TRAINER_IMAGE": IMAGE, "TRAINYARD_OPERATOR_DEFAULT_CPU": "100m",
                "TRAINYARD_OPERATOR_DEFAULT_MEMORY": "1Gi", "TRAINYARD_OPERATOR_LOG_LEVEL": "WARNING"}
-        op = subprocess.Popen([str(VENV_BIN / "trainyard-operator")], env=env, stdout=(work / "operator.log").open("wb"),
-                              stderr=subprocess.STDOUT, start_new_session=True)
+        log = (work / "operator.log").open("wb")
+        op = subprocess.Popen([str(VENV_BIN / "trainyard-operator")], env=env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
         try:
             wait_for_http(f"http://127.0.0.1:{port}/metrics", timeout=60)
             latencies = []
