@@ -26,8 +26,14 @@ names=("$@")
 builder=$(pick_builder)
 cd "$repo"
 
+qualified() {  # the name a kubelet resolves `trainyard/x:tag` to (docker.io/...), kept when it names a registry
+    local first=${1%%/*}
+    if [[ $1 == */* && ( $first == *.* || $first == *:* || $first == localhost ) ]]; then echo "$1"; else echo "docker.io/$1"; fi
+}
+
 build_one() {  # build_one NAME -> prints NAME ARCHIVE SIZE SECONDS
-    local name=$1 ref="docker.io/$IMAGE_REPO/$1:$IMAGE_TAG" start=$SECONDS id archive size
+    local name=$1 start=$SECONDS id archive size ref
+    ref=$(qualified "$IMAGE_REPO/$1:$IMAGE_TAG")
     local dockerfile=${DOCKERFILE[$name]:?unknown image $name (trainer, api or operator)}
     log "$builder build $ref"
     case $builder in
@@ -53,7 +59,7 @@ build_one() {  # build_one NAME -> prints NAME ARCHIVE SIZE SECONDS
         buildah_ push --quiet "$ref" "docker-archive:$archive.tmp:$ref" >&2
         mv "$archive.tmp" "$archive"
     fi
-    size=$(buildah_ inspect --type image --format '{{.FromImageID}}' "$ref" >/dev/null && stat -c %s "$archive")
+    size=$(stat -c %s "$archive")
     echo "$name $archive $size $((SECONDS - start))"
 }
 

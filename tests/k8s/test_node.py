@@ -170,7 +170,8 @@ def test_a_gpu_request_schedules_only_against_gpu_capacity(core, k8s_namespace, 
     cond = wait_for(unschedulable, timeout=60, what="Unschedulable")
     assert "nvidia.com/gpu" in cond.message
     # A fake device plugin's worth of capacity: the documented way to advertise extended resources.
-    patch = [{"op": "add", "path": "/status/capacity/nvidia.com~1gpu", "value": "2"}]
+    patch = [{"op": "add", "path": f"/status/{field}/nvidia.com~1gpu", "value": "2"}
+             for field in ("capacity", "allocatable")]
     core.patch_node_status(kube_node.name, patch)
     try:
         core.create_namespaced_pod(k8s_namespace, pod("with-gpu", TRAINER, ["true"], resources=gpu))
@@ -178,4 +179,5 @@ def test_a_gpu_request_schedules_only_against_gpu_capacity(core, k8s_namespace, 
         assert state.exit_code == 0
         assert core.read_namespaced_pod("with-gpu", k8s_namespace).spec.node_name == kube_node.name
     finally:
-        core.patch_node_status(kube_node.name, [{"op": "remove", "path": "/status/capacity/nvidia.com~1gpu"}])
+        core.patch_node_status(kube_node.name, [{"op": "remove", "path": f"/status/{field}/nvidia.com~1gpu"}
+                                                for field in ("capacity", "allocatable")])
