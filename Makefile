@@ -48,7 +48,7 @@ dev: install ferretdb web ## Start FerretDB, the API + UI on :8000 and a smoke t
 test-fast: install ## Unit tests only (seconds)
 	$(PYTEST) -m unit -q
 
-test: install ferretdb web chromium k8s-bins helm prometheus node-deps node-bins images ## Every tier: unit, FerretDB, training, browser, Kubernetes, chart
+test: install ferretdb web chromium k8s-bins helm prometheus node-deps node-bins images node-images ## Every tier: unit, FerretDB, training, browser, Kubernetes, chart
 	$(VENV)/bin/lint-imports
 	$(PYTEST) -v --durations=15
 

@@ -29,6 +29,7 @@ import kubernetes  # noqa: E402
 from bench.table import print_table  # noqa: E402
 from tests.support.ferretdb import FerretDB  # noqa: E402
 from tests.support.kube.controlplane import ControlPlane  # noqa: E402
+from tests.support.kube.images import ensure_images  # noqa: E402
 from tests.support.kube.node import Node  # noqa: E402
 from tests.support.ports import free_port, wait_for_http  # noqa: E402
 
@@ -68,9 +69,7 @@ def node_pids(node: Node) -> dict[str, list[int]]:
 
 
 def archives() -> list[Path]:
-    out = subprocess.run(["bash", str(REPO / "scripts" / "images" / "build.sh"), "trainer"], check=True,
-                         stdout=subprocess.PIPE, text=True)
-    return [Path(line.split()[1]) for line in out.stdout.splitlines()]
+    return list(ensure_images(("trainer",)).values())
 
 
 def container_running(core, ns: str, selector: str) -> bool:

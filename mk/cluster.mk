@@ -6,7 +6,7 @@
 
 PY ?= .venv/bin/python
 
-.PHONY: k8s-bins node-bins node-deps cluster
+.PHONY: k8s-bins node-bins node-deps node-images cluster
 
 # Debian packages the real node and the image builds need (root, like chromium and prometheus).
 NODE_DEBS := runc containernetworking-plugins buildah debootstrap iptables
@@ -22,6 +22,9 @@ node-deps: ## Install runc, CNI plugins, buildah and debootstrap if missing (apt
 	if [ -n "$$missing" ]; then echo ">> installing $$missing (apt)"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null) || \
 	  { echo "could not install $$missing: run 'apt-get install $$missing' as root" >&2; exit 1; }; fi
+
+node-images: node-bins node-deps images ## Import the built images into the node's cached containerd store (warm test sessions)
+	@awk '{ print $$2 }' $(TRAINYARD_CACHE)/images/archives/$(IMAGE_TAG).list | xargs $(PY) -m tests.support.kube.node
 
 cluster: k8s-bins node-deps node-bins images ## Run a local control plane + real node (containerd, kubelet) until Ctrl-C; kubeconfig in .dev/kubeconfig
 	$(PY) scripts/k8s/cluster.py

@@ -11,7 +11,8 @@
 #
 # Each built image is also saved as a docker-archive under $cache/images/archives, named by its
 # image ID, for the test node to import into containerd (a warm run finds the same ID and skips).
-# Prints one line per image: NAME ARCHIVE SIZE_BYTES SECONDS.
+# Prints one line per image: NAME ARCHIVE SIZE_BYTES SECONDS, and keeps the lines of the images
+# built last in $cache/images/archives/IMAGE_TAG.list (what the test node imports).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -39,7 +40,15 @@ build_one() {  # build_one NAME -> prints NAME ARCHIVE SIZE SECONDS
     case $builder in
         docker|podman)
             "$builder" build -f "$dockerfile" -t "$ref" . >&2
-            echo "$name - $("$builder" image inspect --format '{{.Size}}' "$ref") $((SECONDS - start))"
+            id=$("$builder" image inspect --format '{{.Id}}' "$ref")
+            id=${id#sha256:}
+            archive=$images_dir/archives/$name-${id:0:16}.tar
+            if [[ ! -f $archive ]]; then
+                mkdir -p "$images_dir/archives"
+                rm -f "$images_dir/archives/$name-"*.tar
+                "$builder" save -o "$archive.tmp" "$ref" && mv "$archive.tmp" "$archive"
+            fi
+            echo "$name $archive $(stat -c %s "$archive") $((SECONDS - start))"
             return ;;
     esac
     local args=(--isolation chroot --layers -f "$dockerfile" -t "$ref")
@@ -68,5 +77,10 @@ uv_cache_dir() {  # the uv cache `make install` filled, if any (torch is already
     [[ -n $uv ]] && "$uv" cache dir 2>/dev/null || true
 }
 
-mkdir -p "$images_dir"
-for n in "${names[@]}"; do build_one "$n"; done
+mkdir -p "$images_dir/archives"
+list=$images_dir/archives/$IMAGE_TAG.list
+for n in "${names[@]}"; do
+    line=$(build_one "$n")
+    echo "$line"
+    { grep -v "^$n " "$list" 2>/dev/null || true; echo "$line"; } >"$list.tmp" && mv "$list.tmp" "$list"
+done

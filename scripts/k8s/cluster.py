@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.support.ferretdb import FerretDB  # noqa: E402
 from tests.support.kube.controlplane import ControlPlane  # noqa: E402
+from tests.support.kube.images import ensure_images  # noqa: E402
 from tests.support.kube.node import Node  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
 from tests.support.stopping import stop_process_group  # noqa: E402
@@ -74,10 +75,8 @@ def stack_processes(mongo_uri: str, checkpoints: Path) -> list[ExtraProcess]:
 
 
 def image_archives() -> list[Path]:
-    """The images `make images` built (a warm build: every layer is reused)."""
-    out = subprocess.run(["bash", str(REPO / "scripts" / "images" / "build.sh"), *IMAGES], check=True,
-                         stdout=subprocess.PIPE, text=True)
-    return [Path(line.split()[1]) for line in out.stdout.splitlines() if line.split()[1] != "-"]
+    """The images `make images` built last (built now if never)."""
+    return list(ensure_images(tuple(IMAGES), IMAGE_TAG).values())
 
 
 def port_taken(port: int) -> bool:

@@ -18,6 +18,7 @@ import kubernetes
 import pytest
 
 from .controlplane import ControlPlane, default_bin_dir, missing_binaries
+from .images import IMAGES, ensure_images
 from .node import Node, default_node_bin_dir, missing_node_parts
 from .wait import wait_for
 
@@ -26,6 +27,7 @@ REPO = Path(__file__).resolve().parents[3]
 __all__ = ["control_plane", "image_archives", "k8s_namespace", "kube_api", "kube_node"]
 
 REQUIRE_ENV = "TRAINYARD_REQUIRE_K8S"
+IMAGE_TAG = os.environ.get("IMAGE_TAG", "dev")
 
 
 def _unavailable(message: str) -> None:
@@ -45,24 +47,17 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
         yield cp
 
 
-IMAGES = ("trainer", "api", "operator")
 IMAGE_TAG = os.environ.get("IMAGE_TAG", "dev")
 
 
 @pytest.fixture(scope="session")
 def image_archives() -> dict[str, Path]:
-    """The project's images, built from their Dockerfiles by `make images` (scripts/images/build.sh;
-    a warm build reuses every layer), as docker-archives for the node to import."""
-    out = subprocess.run(
-        ["bash", str(REPO / "scripts" / "images" / "build.sh"), *IMAGES], capture_output=True, text=True
-    )
-    if out.returncode:
-        _unavailable(f"`make images` failed:\n{out.stderr[-3000:]}")
-    archives = {}
-    for line in out.stdout.splitlines():
-        name, archive, *_ = line.split()
-        archives[name] = Path(archive)
-    return archives
+    """The project's images as docker-archives for the node to import: the ones `make images` built
+    last (`make test` builds them first); built here when there are none."""
+    try:
+        return ensure_images(IMAGES, IMAGE_TAG)
+    except subprocess.CalledProcessError as e:
+        _unavailable(f"`make images` failed ({e}); run it to see why")
 
 
 @pytest.fixture(scope="session")

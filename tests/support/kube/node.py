@@ -75,7 +75,9 @@ def missing_node_parts(bin_dir: Path) -> list[str]:
 class Node:
     """One node named `trainyard-node`; start() blocks until it is Ready."""
 
-    def __init__(self, control_plane: ControlPlane, bin_dir: Path | None = None, *, start_timeout: float = 120) -> None:
+    def __init__(
+        self, control_plane: ControlPlane, bin_dir: Path | None = None, *, start_timeout: float = 120
+    ) -> None:
         self.cp = control_plane
         self.bin_dir = Path(bin_dir) if bin_dir else default_node_bin_dir()
         self.start_timeout = start_timeout
@@ -167,6 +169,28 @@ class Node:
             for change in self.host_changes:
                 log.error("the node left the machine changed: %s", change)
             self._before = None
+
+    @classmethod
+    def preload_images(cls, archives: list[Path], bin_dir: Path | None = None) -> None:
+        """Import images into the cached containerd store without a cluster (`make node-images`),
+        so a test session's node finds them unpacked. Only containerd starts, in the same confined
+        namespaces as a node's."""
+        node = cls(control_plane=None, bin_dir=bin_dir)  # type: ignore[arg-type]
+        node._before = hostcheck.snapshot()
+        try:
+            node._start_holder()
+            node._setup_mounts()
+            node._setup_network()
+            node._setup_cgroups()
+            node._start_containerd()
+            node.import_images([node._pause_archive(), *archives])
+        except BaseException:
+            node._report_failure()
+            raise
+        finally:
+            node.stop()
+        if node.host_changes:
+            raise NodeError(f"importing images changed the machine: {node.host_changes}")
 
     def expose(self, port: int) -> str:
         """Make a server on 127.0.0.1:`port` reachable from pods (once per port); returns the
@@ -581,3 +605,16 @@ def _stop(proc: subprocess.Popen, name: str, grace: float = 10.0) -> None:
 
 
 __all__ = ["ControlPlaneError", "Node", "NodeError", "default_node_bin_dir", "missing_node_parts"]
+
+
+def main() -> int:
+    """`python -m tests.support.kube.node ARCHIVE...`: preload images (make node-images)."""
+    import sys
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    Node.preload_images([Path(a) for a in sys.argv[1:]])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
