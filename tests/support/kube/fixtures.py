@@ -27,7 +27,6 @@ REPO = Path(__file__).resolve().parents[3]
 __all__ = ["control_plane", "image_archives", "k8s_namespace", "kube_api", "kube_node"]
 
 REQUIRE_ENV = "TRAINYARD_REQUIRE_K8S"
-IMAGE_TAG = os.environ.get("IMAGE_TAG", "dev")
 
 
 def _unavailable(message: str) -> None:
