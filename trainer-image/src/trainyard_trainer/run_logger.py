@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import json
-import os
 import threading
 import time
 import traceback as tb
