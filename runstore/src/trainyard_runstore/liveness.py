@@ -176,3 +176,14 @@ def mark_lost(runs: Collection, timeout: float = DEFAULT_TIMEOUT_SECONDS, *, not
 def is_lost(run: dict[str, Any]) -> bool:
     return run.get("status") == RunStatus.FAILED.value and ((run.get("metadata") or {}).get("error") or {}).get(
         "type") == LOST
+
+
+async def mark_lost_async(runs: Any, timeout: float = DEFAULT_TIMEOUT_SECONDS, *, noticed_by: str,
+                          now: datetime | None = None) -> list[str]:
+    """``mark_lost`` for an async collection (the API's sweeper)."""
+    lost = []
+    async for run in runs.find(stale_filter(timeout, now), _PROJECTION):
+        flt, upd = lost_update(run, timeout, noticed_by=noticed_by, now=now)
+        if (await runs.update_one(flt, upd)).matched_count:
+            lost.append(run["run_id"])
+    return lost
