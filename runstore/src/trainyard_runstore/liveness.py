@@ -22,6 +22,7 @@ Filters and updates are built as plain dicts so the sync store (trainer, operato
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,18 +43,23 @@ def _fence_ok(attempt: int) -> dict[str, Any]:
     return {"$or": [{"fence": {"$exists": False}}, {"fence": {"$lte": attempt}}]}
 
 
-def claim(runs: Collection, run_id: str, *, expected: int | None = None) -> int:
+def claim(runs: Collection, run_id: str, *, expected: int | None = None,
+          before: Callable[[int], None] | None = None) -> int:
     """Become the run's writer with the next attempt number; returns it.
 
-    ``expected``: the fence this writer's run folder last knew (it started while the database was
-    down); the claim then succeeds only if nobody claimed since, else ``StaleWriter``.
+    ``expected``: the newest fence this writer's run folder knows (it started while the database was
+    down); the claim then fails with ``StaleWriter`` if anybody claimed a newer one since.
+    ``before(n)`` runs before the claim of ``n`` is written, so the folder can remember ``n`` first and a
+    kill between the two never leaves the folder behind the database.
     """
     key = layout.run_key(run_id)
     for _ in range(20):  # compare-and-set; a lost race re-reads
         doc = runs.find_one(key, {"fence": 1}) or {}
         current = int(doc.get("fence") or 0)
-        if expected is not None and current != expected:
+        if expected is not None and current > expected:
             raise StaleWriter(f"run {run_id}: attempt {current} started after this writer's attempt {expected}")
+        if before is not None:
+            before(current + 1)
         cond = {"fence": current} if "fence" in doc else {"fence": {"$exists": False}}
         res = runs.update_one({**key, **cond}, {"$set": {"fence": current + 1}})
         if res.matched_count == 1:

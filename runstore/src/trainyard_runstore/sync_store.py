@@ -131,8 +131,8 @@ class RunStore:
         doc["status"] = record.status.value
         self.db[layout.RUNS].update_one(layout.run_key(record.run_id), {"$setOnInsert": doc}, upsert=True)
 
-    def claim_run(self, run_id: str, *, expected: int | None = None) -> int:
-        return liveness.claim(self.db[layout.RUNS], run_id, expected=expected)
+    def claim_run(self, run_id: str, *, expected: int | None = None, before: Any = None) -> int:
+        return liveness.claim(self.db[layout.RUNS], run_id, expected=expected, before=before)
 
     def heartbeat(self, run_id: str, attempt: int, *, episode: int) -> None:
         liveness.heartbeat(self.db[layout.RUNS], run_id, attempt, episode=episode)

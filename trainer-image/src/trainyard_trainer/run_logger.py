@@ -288,13 +288,11 @@ class TrainingRunLogger:
         """Create or reopen the run, claim its next attempt number and record the attempt once."""
         assert self.wal is not None and self._attempt is not None
         store = self._store
-        if self._offline_start:
-            # Started without the database: this folder's last claim must still be the newest one.
-            store.insert_run_if_missing(self.record)
-            number = store.claim_run(self.run_id, expected=int(self.wal.fence or 0))
-        else:
-            store.insert_run_if_missing(self.record)
-            number = store.claim_run(self.run_id)
+        store.insert_run_if_missing(self.record)
+        # Started without the database: nobody may have claimed the run after this folder's last claim.
+        expected = int(self.wal.fence or 0) if self._offline_start else None
+        number = store.claim_run(self.run_id, expected=expected,
+                                 before=lambda n: self.wal.commit(self.wal.committed, fence=max(n, self.wal.fence or 0)))
         self.attempt_no = number
         store.set_status_at(self.run_id, RunStatus.RUNNING, at=utcnow(), attempt=number)
         store.add_attempt(self.run_id, self._attempt.model_copy(update={"attempt": number}))
