@@ -9,7 +9,7 @@ from trainyard_runstore import layout
 from trainyard_runstore.schema import RunStatus
 from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
-from trainyard_trainer import spill
+from trainyard_trainer import spill, wal
 from trainyard_trainer.cli import main as cli_main
 from trainyard_trainer.run_logger import RollingWinRate, TrainingRunLogger
 
@@ -115,12 +115,11 @@ def test_outage_at_start_and_mid_run_loses_and_duplicates_nothing(own_ferretdb, 
     logger = TrainingRunLogger(agent_id="a", spill_dir=tmp_path, mongo=settings, buffer_size=50,
                                flush_interval=0.1)
     logger.start()
-    for i in range(120):  # more than the buffer: part of it spills to the JSONL file
+    for i in range(120):  # more than one batch: read back from the write-ahead log, not held in memory
         logger.log_episode(float(i), 1, win=True)
-    wait_until(lambda: logger.spilled > 0, what="a spill to JSONL")
-    assert logger.spill_path.exists()
+    assert logger.wal.pending_bytes(logger.wal.committed) > 0
     own_ferretdb.start()
-    wait_until(lambda: logger.db_ok and logger.buffered == 0, what="the buffer to drain")
+    wait_until(lambda: logger.db_ok and logger.buffered == 0, what="the log to drain")
     own_ferretdb.stop()  # and a second outage mid-run
     for i in range(120, 200):
         logger.log_episode(float(i), 1, win=False)
@@ -132,11 +131,11 @@ def test_outage_at_start_and_mid_run_loses_and_duplicates_nothing(own_ferretdb, 
     assert [e.episode for e in store.episodes(logger.run_id)] == list(range(1, 201))
     run = store.get_run(logger.run_id)
     assert run["status"] == "completed" and run["summary"]["episodes"] == 200
-    assert not logger.spill_path.exists()
+    assert wal.segments(logger.run_dir) == []  # everything written: the log is gone
 
 
 @pytest.mark.mongo
-def test_spill_file_written_at_exit_is_replayed_by_the_cli(own_ferretdb, tmp_path, monkeypatch):
+def test_log_left_at_exit_is_written_by_the_sweep(own_ferretdb, tmp_path, monkeypatch):
     settings = MongoSettings(uri=own_ferretdb.uri, db_name="replay", timeout_ms=300)
     logger = TrainingRunLogger(agent_id="a", spill_dir=tmp_path, mongo=settings, flush_interval=0.1)
     logger.start()
@@ -148,20 +147,36 @@ def test_spill_file_written_at_exit_is_replayed_by_the_cli(own_ferretdb, tmp_pat
         logger.log_episode(float(i), 1)
     logger.log_checkpoint("ck/final.zip", timestep=750)
     logger.set_status(RunStatus.COMPLETED)
-    logger.close()  # database still down: everything left goes to the spill file
-    assert logger.spill_path.exists()
-    ops = list(spill.read(logger.spill_path))
-    assert sum(op.kind == "episode" for op in ops) == 45
+    logger.close()  # database still down: the rest stays in the write-ahead log
+    assert wal.segments(logger.run_dir)
     own_ferretdb.start()
     monkeypatch.setenv("MONGODB_URI", settings.uri)
     monkeypatch.setenv("MONGODB_DB_NAME", settings.db_name)
-    assert cli_main(["replay", str(logger.spill_path)]) == 0
-    assert cli_main(["replay", str(logger.spill_path)]) == 2  # renamed after success: not replayed twice
+    assert cli_main(["sweep", "--checkpoint-dir", str(tmp_path), "--timeout", "0"]) == 0
+    assert cli_main(["sweep", "--checkpoint-dir", str(tmp_path), "--timeout", "0"]) == 0  # nothing twice
     store = RunStore(settings)
     assert [e.episode for e in store.episodes(logger.run_id)] == list(range(1, 76))
     run = store.get_run(logger.run_id)
-    assert run["status"] == "completed"
+    assert run["status"] == "completed"  # the trainer's own outcome, not a Lost verdict
     assert run["checkpoint_paths"][-1]["path"] == "ck/final.zip"
+    assert wal.segments(logger.run_dir) == []
+
+
+@pytest.mark.mongo
+def test_spill_file_of_an_older_trainer_is_replayed_by_the_cli(mongo_settings, tmp_path, monkeypatch):
+    from trainyard_runstore.schema import Episode, RunRecord
+
+    path = tmp_path / "r1" / spill.SPILL_NAME
+    spill.append(path, [spill.Op("run", RunRecord(run_id="r1", agent_id="a"))]
+                 + [spill.Op("episode", Episode(episode=i, total_reward=1.0, steps=1)) for i in range(1, 11)]
+                 + [spill.Op("status", {"status": "completed"})])
+    monkeypatch.setenv("MONGODB_URI", mongo_settings.uri)
+    monkeypatch.setenv("MONGODB_DB_NAME", mongo_settings.db_name)
+    assert cli_main(["replay", str(path)]) == 0
+    assert cli_main(["replay", str(path)]) == 2  # renamed after success: not replayed twice
+    store = RunStore(mongo_settings)
+    assert [e.episode for e in store.episodes("r1")] == list(range(1, 11))
+    assert store.get_run("r1")["status"] == "completed"
 
 
 @pytest.mark.mongo

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from contextlib import asynccontextmanager
+import uuid
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 from trainyard_api.observability import MONGODB_ERRORS, MONGODB_UP, MetricsMiddleware
 from trainyard_api.routers import benchmarks, checkpoints, evaluation, export, health, live, training_runs
@@ -35,7 +37,11 @@ def create_app(settings: ApiSettings | None = None, mongo: MongoSettings | None 
         except PyMongoError as exc:  # start anyway: requests answer 503 until MongoDB is back
             MONGODB_UP.set(0)
             log.warning("MongoDB unreachable at startup (%s); serving 503 until it returns", exc)
+        watcher = asyncio.create_task(watch(store, settings))
         yield
+        watcher.cancel()
+        with suppress(asyncio.CancelledError):
+            await watcher
         await store.close()
 
     app = FastAPI(title="Trainyard history API", version="0.1.0", lifespan=lifespan,
@@ -43,10 +49,16 @@ def create_app(settings: ApiSettings | None = None, mongo: MongoSettings | None 
     app.add_middleware(MetricsMiddleware)
 
     @app.exception_handler(PyMongoError)
-    async def mongo_unreachable(_request: Request, exc: PyMongoError) -> JSONResponse:
-        MONGODB_UP.set(0)
-        MONGODB_ERRORS.inc()
-        return JSONResponse({"detail": f"MongoDB is unreachable: {type(exc).__name__}"}, status_code=503)
+    async def mongo_error(request: Request, exc: PyMongoError) -> JSONResponse:
+        if isinstance(exc, ConnectionFailure) or getattr(exc, "timeout", False):  # unreachable or timed out
+            MONGODB_UP.set(0)
+            MONGODB_ERRORS.inc()
+            return JSONResponse({"detail": f"MongoDB is unreachable: {type(exc).__name__}"}, status_code=503)
+        return internal_error(request, exc)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return internal_error(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def readable_422(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -56,17 +68,38 @@ def create_app(settings: ApiSettings | None = None, mongo: MongoSettings | None 
             parts.append(f"{'.'.join(loc) or 'request'}: {err['msg']} (got {err.get('input')!r})")
         return JSONResponse({"detail": "; ".join(parts), "errors": jsonable(exc.errors())}, status_code=422)
 
-    @app.middleware("http")
-    async def mark_up(request: Request, call_next):
-        response = await call_next(request)
-        if request.url.path.startswith("/api/") and response.status_code < 500:
-            MONGODB_UP.set(1)
-        return response
-
     for module in (training_runs, live, export, checkpoints, evaluation, benchmarks, health):
         app.include_router(module.router)
     mount_web(app, settings.web_dist)
     return app
+
+
+def internal_error(request: Request, exc: BaseException) -> JSONResponse:
+    """A bug or a refused query, not an outage: logged with an id the answer carries, so both meet."""
+    request_id = uuid.uuid4().hex[:16]
+    log.error("request %s %s failed [request id %s]", request.method, request.url.path, request_id,
+              exc_info=(type(exc), exc, exc.__traceback__))
+    return JSONResponse({"detail": f"internal error; request id {request_id}", "request_id": request_id},
+                        status_code=500, headers={"X-Request-Id": request_id})
+
+
+async def watch(store: AsyncRunStore, settings: ApiSettings) -> None:
+    """Every ``watch_interval_seconds``: a real round trip sets ``trainyard_api_mongodb_up``, then runs
+    silent for ``lost_timeout_seconds`` get the Lost verdict (the operator does the same for its runs)."""
+    while True:
+        try:
+            await store.ping()
+            MONGODB_UP.set(1)
+            lost = await store.mark_lost(settings.lost_timeout_seconds, noticed_by="api")
+            if lost:
+                log.warning("runs without a heartbeat for %.0f s marked lost: %s", settings.lost_timeout_seconds,
+                            ", ".join(lost))
+        except PyMongoError as exc:
+            MONGODB_UP.set(0)
+            log.info("MongoDB watch: %s", exc)
+        except Exception:  # noqa: BLE001 - the watcher must outlive any single failure
+            log.exception("MongoDB watch failed")
+        await asyncio.sleep(settings.watch_interval_seconds)
 
 
 def jsonable(errors: list[dict]) -> list[dict]:

@@ -13,7 +13,7 @@ REGISTRY = CollectorRegistry()
 REQUESTS = Counter("trainyard_api_requests", "HTTP requests", ("route", "method", "status"), registry=REGISTRY)
 LATENCY = Histogram("trainyard_api_request_duration_seconds", "HTTP request latency", ("route", "method"),
                     registry=REGISTRY, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
-MONGODB_UP = Gauge("trainyard_api_mongodb_up", "1 when the last MongoDB call succeeded", registry=REGISTRY)
+MONGODB_UP = Gauge("trainyard_api_mongodb_up", "1 when the last ping of MongoDB succeeded", registry=REGISTRY)
 MONGODB_ERRORS = Counter("trainyard_api_mongodb_errors", "Requests answered 503 (MongoDB unreachable)",
                          registry=REGISTRY)
 

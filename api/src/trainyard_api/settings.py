@@ -29,3 +29,7 @@ class ApiSettings(BaseSettings):
     raw_series_limit: int = Field(default=5000, ge=10, description="runs up to this many episodes come unsampled")
     checkpoint_root: Path | None = Field(default=None, description="shared volume holding <run_id>/ checkpoints")
     log_level: str = "info"
+    lost_timeout_seconds: float = Field(default=120.0, gt=0, le=3600, description="a running run without a "
+                                        "heartbeat for this long is marked failed with reason Lost")
+    watch_interval_seconds: float = Field(default=15.0, gt=0, le=600, description="how often the API pings "
+                                          "MongoDB (trainyard_api_mongodb_up) and looks for lost runs")

@@ -57,6 +57,9 @@ class OperatorSettings(BaseSettings):
                                         description="extra environment variables for every trainer container")
     trainer_service_account: str | None = Field(default=None, description="service account of the trainer pods")
     log_lines: int = Field(default=20, ge=0, le=500, description="trainer log lines kept in a failure record")
+    lost_timeout_seconds: float = Field(default=120.0, gt=0, le=3600,
+                                        description="a run without a live pod and without a heartbeat for this "
+                                                    "long is marked failed with reason Lost in the run store")
     kube_workers: int = Field(default=16, ge=1, le=256, description="threads for Kubernetes and MongoDB calls")
     mongo: MongoSettings = Field(
         default_factory=MongoSettings, exclude=True,

@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 from pymongo.errors import PyMongoError
-from trainyard_runstore.schema import ErrorInfo, RunRecord
+from trainyard_runstore.schema import ErrorInfo, RunRecord, RunStatus
 from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
 
@@ -39,6 +40,15 @@ class Store:
         """The run's record, or None if the trainer never wrote one. Raises StoreError."""
         doc = await self._run(self._store.get_run, run_id)
         return RunRecord.model_validate(doc) if doc else None
+
+    async def record_outcome(self, run_id: str, status: RunStatus, at: datetime) -> bool:
+        """Write a Job's successful outcome the trainer could not write (refused if the run moved on)."""
+        return await self._run(lambda: self._store.set_status_at(run_id, status, at=at, attempt=None))
+
+    async def mark_lost(self, run_id: str, timeout: float) -> bool:
+        """The Lost verdict for a run with no live pod whose heartbeat is older than ``timeout``."""
+        lost = await self._run(lambda: self._store.mark_lost(timeout, noticed_by="operator", run_ids=[run_id]))
+        return bool(lost)
 
     async def record_failure(self, run: RunRecord, error: ErrorInfo) -> None:
         """Mark the run failed with ``error`` (creates the record if the trainer never started)."""

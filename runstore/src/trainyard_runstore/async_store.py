@@ -14,7 +14,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from trainyard_runstore import layout, series
+from trainyard_runstore import layout, liveness, series
 from trainyard_runstore.layout import SubStats
 from trainyard_runstore.schema import EvalGame, Episode, Rollout
 from trainyard_runstore.settings import MongoSettings
@@ -50,6 +50,10 @@ class AsyncRunStore:
 
     async def ping(self) -> None:
         await self.client.admin.command("ping")
+
+    async def mark_lost(self, timeout: float, *, noticed_by: str) -> list[str]:
+        """Give running runs silent for ``timeout`` seconds the Lost verdict (see ``liveness``)."""
+        return await liveness.mark_lost_async(self.db[layout.RUNS], timeout, noticed_by=noticed_by)
 
     async def ensure_indexes(self) -> None:
         # One index per command: FerretDB v1.24 drops the connection when a multi-index

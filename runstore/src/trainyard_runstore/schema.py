@@ -50,6 +50,9 @@ class Checkpoint(BaseModel):
     timestep: int = 0
     path: str
     time: datetime | None = None
+    win_rate: float | None = Field(default=None, description="rolling win rate when it was saved")
+    pruned: bool = Field(default=False, description="the file was deleted by the run's checkpoint retention")
+    pruned_at: datetime | None = None
 
 
 class ErrorInfo(BaseModel):

@@ -14,7 +14,7 @@ from typing import Any
 from pymongo import MongoClient
 from pymongo.errors import BulkWriteError
 
-from trainyard_runstore import layout
+from trainyard_runstore import layout, liveness
 from trainyard_runstore.layout import SubStats
 from trainyard_runstore.schema import (
     Attempt,
@@ -120,6 +120,30 @@ class RunStore:
             upsert=True,
         )
         self.set_status(run.run_id, RunStatus.FAILED, error=error)
+
+    # ------------------------------------------------------------ liveness and fencing (see ``liveness``)
+
+    def insert_run_if_missing(self, record: RunRecord) -> None:
+        """Create the run document when it does not exist; never touches an existing run's status."""
+        self.ensure_indexes()
+        self._register_agent(record.agent_id)
+        doc = record.model_dump(mode="python")
+        doc["status"] = record.status.value
+        self.db[layout.RUNS].update_one(layout.run_key(record.run_id), {"$setOnInsert": doc}, upsert=True)
+
+    def claim_run(self, run_id: str, *, expected: int | None = None, before: Any = None) -> int:
+        return liveness.claim(self.db[layout.RUNS], run_id, expected=expected, before=before)
+
+    def heartbeat(self, run_id: str, attempt: int, *, episode: int) -> None:
+        liveness.heartbeat(self.db[layout.RUNS], run_id, attempt, episode=episode)
+
+    def set_status_at(self, run_id: str, status: RunStatus, *, at: datetime, attempt: int | None,
+                      error: ErrorInfo | None = None) -> bool:
+        """A status change that happened at ``at`` (refused when the run moved on; see ``liveness``)."""
+        return liveness.set_status(self.db[layout.RUNS], run_id, status, at=at, attempt=attempt, error=error)
+
+    def mark_lost(self, timeout: float, *, noticed_by: str, run_ids: list[str] | None = None) -> list[str]:
+        return liveness.mark_lost(self.db[layout.RUNS], timeout, noticed_by=noticed_by, run_ids=run_ids)
 
     def add_attempt(self, run_id: str, attempt: Attempt) -> int:
         """Record an attempt once (a replayed record with the same number replaces itself).

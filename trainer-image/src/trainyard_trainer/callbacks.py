@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
-from trainyard_runstore.schema import Rollout
-from trainyard_trainer import checkpoints
+from trainyard_runstore.schema import Rollout, utcnow
+from trainyard_trainer import checkpoints, retention
 from trainyard_trainer.metrics import TrainerMetrics
 from trainyard_trainer.run_logger import TrainingRunLogger
+from trainyard_trainer.settings import RetentionSettings
 
 
 class RunLoggerCallback(BaseCallback):
@@ -155,12 +156,17 @@ class DiagnosticsCallback(BaseCallback):
 
 
 class CheckpointCallback(BaseCallback):
-    def __init__(self, every: int, directory: Path, run_logger: TrainingRunLogger, metrics: TrainerMetrics):
+    """Saves every ``every`` timesteps, then applies the run's checkpoint retention (``retention``)."""
+
+    def __init__(self, every: int, directory: Path, run_logger: TrainingRunLogger, metrics: TrainerMetrics,
+                 retention_settings: RetentionSettings | None = None, min_last: int = 1):
         super().__init__()
         self.every = every
         self.directory = directory
         self.run_logger = run_logger
         self.metrics = metrics
+        self.retention = retention_settings or RetentionSettings()
+        self.min_last = min_last
         self._next = None
 
     def _on_training_start(self) -> None:
@@ -172,13 +178,20 @@ class CheckpointCallback(BaseCallback):
             self._next = (self.num_timesteps // self.every + 1) * self.every
         return True
 
-    def save(self, tag: str | None = None) -> checkpoints.SavedCheckpoint:
+    def save(self, tag: str | None = None, *, final: bool = False) -> checkpoints.SavedCheckpoint:
+        # No wait for MongoDB: every logged episode is already in the run's write-ahead log, which is
+        # what a retried attempt numbers its episodes after.
         episode = self.run_logger.next_episode - 1
-        # Episodes up to the checkpoint reach MongoDB first: a retry resumes numbering after it.
-        self.run_logger.flush()
         saved = checkpoints.save(self.model, self.directory, timestep=self.num_timesteps, episode=episode, tag=tag)
-        self.run_logger.log_checkpoint(str(saved.path), timestep=saved.timestep, episode=episode)
+        win_rate = self.run_logger.win_rate.value
+        self.run_logger.log_checkpoint(str(saved.path), timestep=saved.timestep, episode=episode, win_rate=win_rate)
         self.metrics.checkpoints.inc()
+        entry = retention.Entry(saved.path.name, saved.timestep, episode, win_rate, final=final)
+        for gone in retention.record_and_prune(self.directory, entry, self.retention, min_last=self.min_last,
+                                               protect=saved.path.name):
+            self.run_logger.log_checkpoint(str(self.directory / gone.path), timestep=gone.timestep,
+                                           episode=gone.episode, win_rate=gone.win_rate, pruned=True,
+                                           pruned_at=utcnow())
         return saved
 
 

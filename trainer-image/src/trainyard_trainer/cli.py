@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     replay = sub.add_parser("replay", help="write a spill file (episodes.spill.jsonl) into MongoDB")
     replay.add_argument("file", type=Path)
+    sweep = sub.add_parser("sweep", help="write orphan write-ahead logs of dead runs and mark those runs Lost")
+    sweep.add_argument("--checkpoint-dir", type=Path, dest="sweep_dir", default=Path("checkpoints"))
+    sweep.add_argument("--timeout", type=float, default=120.0, help="seconds without a heartbeat before a run is lost")
     evaluate = sub.add_parser("evaluate", help="play evaluation games with a checkpoint of a run and store them")
     evaluate.add_argument("--run-id", required=True, dest="eval_run_id")
     evaluate.add_argument("--checkpoint", type=Path, help="default: the run's latest checkpoint")
@@ -62,11 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "replay":
         return _replay(args.file)
+    if args.command == "sweep":
+        return _sweep(args.sweep_dir, args.timeout)
     if args.command == "evaluate":
         from trainyard_trainer.evaluate_cmd import evaluate_run
 
         return evaluate_run(args)
-    cli = {k: v for k, v in vars(args).items() if k not in {"command", "config", "file", "eval_games"}}
+    cli = {k: v for k, v in vars(args).items()
+           if k not in {"command", "config", "file", "eval_games", "sweep_dir", "timeout"}}
     cli["evaluation"] = {"games": args.eval_games}
     try:
         settings = load_settings(cli, args.config)
@@ -114,4 +120,18 @@ def _replay(path: Path) -> int:
     done = path.with_name(path.name + ".replayed")
     path.rename(done)
     log.info("replayed %d episodes of run %s from %s (kept as %s)", n, run_id, path, done.name)
+    return EXIT_OK
+
+
+def _sweep(directory: Path, timeout: float) -> int:
+    from trainyard_runstore.sync_store import RunStore
+    from trainyard_trainer.sweep import sweep
+
+    store = RunStore()
+    try:
+        report = sweep(store, directory, timeout=timeout)
+    finally:
+        store.close()
+    log.info("sweep of %s: %d runs written (%d episodes), %d lost, %d alive and left alone", directory,
+             len(report.drained), sum(report.drained.values()), len(report.lost), len(report.skipped_alive))
     return EXIT_OK

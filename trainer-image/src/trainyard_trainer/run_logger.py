@@ -1,15 +1,22 @@
-"""TrainingRunLogger: records a run in MongoDB without ever slowing or stopping training.
+"""TrainingRunLogger: records a run in MongoDB without ever slowing, stopping or losing training.
 
-The training thread only enqueues (``log_episode`` is a deque append). A background thread
-batches the operations into ``trainyard_runstore.sync_store`` writes. When MongoDB is down the
-operations wait in memory up to ``buffer_size`` episodes, then spill in order to a JSONL file
-(``spill``) beside the checkpoints; when MongoDB returns, the file and then the memory are
-written. Writes are idempotent per (run_id, episode), so a retried batch never duplicates.
+Every op (episode, rollout, checkpoint, status...) is appended to the run's write-ahead log (``wal``)
+beside the checkpoints before the training thread goes on, so a SIGKILL at any moment loses no completed
+episode. A background thread tails the log and batches the ops into ``trainyard_runstore.sync_store``
+writes; when MongoDB is down the log simply grows (memory stays bounded) and is written when it returns,
+or by the next attempt, or by ``trainyard-train sweep``. Writes are idempotent per (run_id, episode), so
+a retried batch never duplicates.
+
+The writer thread catches everything: an op MongoDB refuses for good goes to the dead-letter file
+(``deadletter``) with its error and the writer goes on. It claims the run's next attempt number (the
+fence, see ``trainyard_runstore.liveness``) and heartbeats with it on every flush and at least every
+``heartbeat_interval`` seconds; once a newer attempt holds the run, this writer is refused and stops.
 """
 
 from __future__ import annotations
 
 import logging
+import json
 import threading
 import time
 import traceback as tb
@@ -18,7 +25,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConnectionFailure, ExecutionTimeout, OperationFailure, PyMongoError, WTimeoutError
 
 from trainyard_runstore.schema import (
     Attempt,
@@ -31,9 +38,10 @@ from trainyard_runstore.schema import (
     RunStatus,
     utcnow,
 )
+from trainyard_runstore.liveness import StaleWriter
 from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
-from trainyard_trainer import spill
+from trainyard_trainer import deadletter, spill, wal
 from trainyard_trainer.spill import Op
 
 log = logging.getLogger(__name__)
@@ -43,6 +51,23 @@ def error_info(exc: BaseException, lines: int = 20) -> ErrorInfo:
     """The failure record the spec keeps in ``metadata.error``."""
     text = "".join(tb.format_exception(exc)).rstrip().splitlines()
     return ErrorInfo(type=type(exc).__name__, message=str(exc), traceback=text[-lines:], source="trainer")
+
+
+# Server-side codes that mean "try again later" rather than "this op can never succeed".
+_TRANSIENT_CODES = {6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure that a later retry of the same op can cure (the database is away or busy)."""
+    if isinstance(exc, (ConnectionFailure, ExecutionTimeout, WTimeoutError)):
+        return True
+    if isinstance(exc, OperationFailure):
+        return exc.code in _TRANSIENT_CODES or exc.has_error_label("RetryableWriteError")
+    return False
+
+
+class _Unreachable(Exception):
+    """The database is away: keep the log and retry the same ops later."""
 
 
 class RollingWinRate:
@@ -80,53 +105,61 @@ class TrainingRunLogger:
         win_window: int = 100,
         buffer_size: int = 10_000,
         flush_interval: float = 0.5,
+        heartbeat_interval: float = 10.0,
+        close_timeout: float = 15.0,
         store: RunStore | None = None,
     ):
         self.run_id = run_id or str(uuid.uuid4())
         self.record = RunRecord(run_id=self.run_id, agent_id=agent_id, algorithm=algorithm, config=config or {})
-        self.spill_path = Path(spill_dir) / self.run_id / spill.SPILL_NAME
-        self.buffer_size = buffer_size
+        self.run_dir = Path(spill_dir) / self.run_id
+        self.spill_path = self.run_dir / spill.SPILL_NAME  # files of older trainers: ``trainyard-train replay``
+        self.dead_letter_path = self.run_dir / deadletter.DEAD_LETTER_NAME
+        self.buffer_size = buffer_size  # ops read from the log per batch
         self.flush_interval = flush_interval
+        self.heartbeat_interval = heartbeat_interval
+        self.close_timeout = close_timeout
         self.win_rate = RollingWinRate(win_window)
         self.episodes_logged = 0
         self.episodes_written = 0
-        self.spilled = 0
+        self.dead_lettered = 0
+        self.spilled = 0  # episodes waiting in the write-ahead log while MongoDB is away
         self.db_ok = False
+        self.stale = False  # a newer attempt holds the run: this writer was refused
+        self.attempt_no: int | None = None  # the fence this writer claimed
+        self.wal: wal.WriteAheadLog | None = None
         self._store = store or RunStore(mongo or MongoSettings())
-        self._queue: deque[Op] = deque()  # appended by the training thread, drained by the writer
-        self._pending: list[Op] = []  # taken from the queue, not yet written (writer thread only)
+        self._overflow: deque[Op] = deque()  # ops the log could not take (a full volume): memory only
+        self._attempt: Attempt | None = None
+        self._pos: wal.Position | None = None
+        self._opened = False
+        self._offline_start = False
+        self._last_beat = 0.0
         self._wake = threading.Event()
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
-        self._busy = False  # the writer holds records outside the queue and _pending
+        self._busy = False
         self._next_episode = 1
         self._next_rollout = 1
+        self._max_written_episode = 0
 
     # ------------------------------------------------------------ training-thread API
 
     def start(self, *, resume_episode: int = 0, attempt: Attempt | None = None) -> None:
-        """Create the run (or reopen it on a resumed attempt) and start the writer thread.
+        """Open the run's write-ahead log, claim the run (or do so once MongoDB answers), start the writer.
 
-        Episode numbers continue after what the database already holds, or after
-        ``resume_episode`` (from the checkpoint) when the database cannot be reached now.
+        Episode numbers continue after every episode this run ever logged: the newest of the checkpoint
+        (``resume_episode``), the local log (committed or not) and the database.
         """
-        self._next_episode = resume_episode + 1
+        self.wal = wal.WriteAheadLog(self.run_dir)
+        self._pos = self.wal.committed
+        self._next_episode = max(resume_episode, self.wal.max_episode()) + 1
+        self._attempt = attempt or Attempt()
+        self.wal.append(Op("run", self.record))
         try:
-            self._store.create_run(self.record)
-            writer = self._store.writer(self.run_id)
-            last = writer.last_episode()
-            if last is not None:
-                self._next_episode = max(self._next_episode, last.episode + 1)
-                self.win_rate = RollingWinRate(self.win_rate.window, writer.recent_wins(self.win_rate.window))
-            last_rollout = writer.last_rollout()
-            if last_rollout is not None:
-                self._next_rollout = last_rollout.rollout + 1
-            self.db_ok = True
+            self._open_run()
         except PyMongoError as exc:
-            log.warning("MongoDB unreachable at start (%s); training goes on, records are buffered", exc)
-            self._queue.append(Op("run", self.record))
-        if attempt:
-            self._queue.append(Op("attempt", attempt))
+            self._offline_start = True
+            log.warning("MongoDB unreachable at start (%s); training goes on, records wait in %s", exc, self.run_dir)
         self._thread = threading.Thread(target=self._run, name="run-logger", daemon=True)
         self._thread.start()
 
@@ -136,138 +169,245 @@ class TrainingRunLogger:
 
     def log_episode(self, total_reward: float, steps: int, *, win: bool | None = None,
                     epsilon: float | None = None, timestep: int | None = None) -> Episode:
-        ep = Episode(
-            episode=self._next_episode, total_reward=float(total_reward), steps=int(steps), win=win,
-            epsilon=epsilon, timestep=timestep, win_rate=self.win_rate.add(win), time=utcnow(),
-        )
+        now = utcnow()
+        number = self._next_episode
+        win_rate = self.win_rate.add(win)
+        data: dict[str, Any] = {"episode": number, "total_reward": float(total_reward), "steps": int(steps),
+                                "time": now.isoformat()}
+        if win is not None:
+            data["win"] = bool(win)
+        if epsilon is not None:
+            data["epsilon"] = float(epsilon)
+        if timestep is not None:
+            data["timestep"] = int(timestep)
+        if win_rate is not None:
+            data["win_rate"] = win_rate
+        ep = Episode.model_construct(episode=number, total_reward=data["total_reward"], steps=data["steps"], win=win,
+                                     epsilon=epsilon, timestep=timestep, win_rate=win_rate, time=now)
+        # On disk before returning: one write() of one JSON line (see ``wal``).
+        self._log_line(json.dumps({"op": "episode", "data": data}, separators=(",", ":")), Op("episode", ep))
         self._next_episode += 1
         self.episodes_logged += 1
-        self._queue.append(Op("episode", ep))
         return ep
 
     def log_rollout(self, rollout: Rollout) -> Rollout:
         """Record a rollout's diagnostics under the run's next rollout number (which it returns)."""
         numbered = rollout.model_copy(update={"rollout": self._next_rollout, "time": rollout.time or utcnow()})
         self._next_rollout += 1
-        self._queue.append(Op("rollout", numbered))
+        self._log(Op("rollout", numbered))
         return numbered
 
     def log_evaluation(self, result: EvaluationResult) -> None:
         """Store an evaluation and its games (numbered after the run's earlier evaluation games)."""
-        self._queue.append(Op("evaluation", result))
+        self._log(Op("evaluation", result))
         self._wake.set()
 
     def set_metadata(self, **fields: Any) -> None:
         """Set ``metadata.<key>`` fields of the run (JSON values)."""
-        self._queue.append(Op("metadata", fields))
+        self._log(Op("metadata", fields))
         self._wake.set()
 
-    def log_checkpoint(self, path: str, *, timestep: int, episode: int | None = None) -> None:
+    def log_checkpoint(self, path: str, *, timestep: int, episode: int | None = None, **extra: Any) -> None:
         ep = self._next_episode - 1 if episode is None else episode
-        self._queue.append(Op("checkpoint", Checkpoint(episode=ep, timestep=timestep, path=path, time=utcnow())))
+        self._log(Op("checkpoint", Checkpoint(episode=ep, timestep=timestep, path=path, time=utcnow(), **extra)))
         self._wake.set()
 
     def set_status(self, status: RunStatus, error: ErrorInfo | None = None) -> None:
-        payload: dict[str, Any] = {"status": status.value}
+        """Record a status change with the time it happened and this writer's attempt number."""
+        payload: dict[str, Any] = {"status": status.value, "time": utcnow().isoformat()}
+        if self.attempt_no is not None:
+            payload["attempt"] = self.attempt_no
         if error is not None:
             payload["error"] = error.model_dump(mode="json", exclude_none=True)
-        self._queue.append(Op("status", payload))
+        self._log(Op("status", payload))
         self._wake.set()
 
+    def _log(self, op: Op) -> None:
+        try:
+            line = op.to_json()
+        except Exception as exc:  # noqa: BLE001 - a value JSON cannot hold: recorded, training goes on
+            deadletter.record(self.run_dir, op, exc)
+            self.dead_lettered += 1
+            return
+        self._log_line(line, op)
+
+    def _log_line(self, line: str, op: Op) -> None:
+        try:
+            assert self.wal is not None, "start() first"
+            self.wal.append_line(line)
+        except OSError as exc:
+            # A full or failing volume: the op goes to MongoDB from memory, and the caller learns of it
+            # (a status op must still land: it is how the run records why it ended).
+            self._overflow.append(op)
+            self._wake.set()
+            if op.kind != "status":
+                raise OSError(exc.errno, f"cannot write the run's write-ahead log in {self.run_dir}: "
+                                         f"{exc.strerror}") from exc
+
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until everything logged so far is in MongoDB (called before a checkpoint is saved,
-        so a resumed attempt never skips episode numbers). Returns False at once while MongoDB is
-        unreachable (the records are buffered or spilled) or when ``timeout`` runs out."""
+        """Wait until everything logged so far is in MongoDB. Returns False at once while MongoDB is
+        unreachable (the records are safe in the write-ahead log) or when ``timeout`` runs out."""
         deadline = time.monotonic() + timeout
         self._wake.set()
         while time.monotonic() < deadline:
-            if not self.db_ok:
+            if not self.db_ok or self.stale:
                 return False
-            if not self._queue and not self._pending and not self._busy:
+            if self._caught_up() and not self._busy:
                 return True
             time.sleep(0.02)
         return False
 
     def close(self) -> None:
-        """Flush everything; whatever still cannot be written is spilled to the JSONL file."""
+        """Write what MongoDB takes within ``close_timeout``; the rest stays in the write-ahead log."""
         self._closing.set()
         self._wake.set()
         if self._thread is not None:
-            self._thread.join()  # each flush attempt is bounded by the MongoDB timeouts
-        self._take()
-        if self._pending:
-            self._spill(self._pending)
-            self._pending = []
-        if self._draining_path.exists():  # an interrupted drain: one file, oldest records first
-            if self.spill_path.exists():
-                spill.append(self._draining_path, spill.read(self.spill_path))
-            self._draining_path.replace(self.spill_path)
-        if self.spill_path.exists():
-            log.warning("MongoDB still unreachable at exit: %s; write them later with "
-                        "'trainyard-train replay %s'", self.spill_path, self.spill_path)
+            self._thread.join()
+        if self.wal is not None:
+            left = 0 if self.stale else self.wal.pending_bytes(self._pos or self.wal.committed)
+            self.wal.close(written=not left and not self.stale)
+            if left:
+                log.warning("MongoDB unreachable at exit: %d bytes of records stay in %s; the next start of this "
+                            "run or 'trainyard-train sweep' writes them", left, self.run_dir)
+        if self._overflow:
+            log.error("%d records could be written neither to disk nor to MongoDB and are lost", len(self._overflow))
         self._store.close()
 
     @property
     def buffered(self) -> int:
-        return len(self._queue) + sum(1 for op in self._pending if op.kind == "episode")
+        return max(0, self.episodes_logged - self.episodes_written)
 
     # ------------------------------------------------------------ writer thread
 
-    def _take(self) -> None:
-        while self._queue:
-            self._pending.append(self._queue.popleft())
+    def _caught_up(self) -> bool:
+        if self.wal is None or self._pos is None:
+            return True
+        return not self._overflow and self.wal.pending_bytes(self._pos) == 0
 
-    def _spill(self, ops: list[Op]) -> None:
-        n = spill.append(self.spill_path, ops)
-        self.spilled += sum(1 for op in ops if op.kind == "episode")
-        log.info("spilled %d records to %s", n, self.spill_path)
+    def _open_run(self) -> None:
+        """Create or reopen the run, claim its next attempt number and record the attempt once."""
+        assert self.wal is not None and self._attempt is not None
+        store = self._store
+        store.insert_run_if_missing(self.record)
+        # Started without the database: nobody may have claimed the run after this folder's last claim.
+        expected = int(self.wal.fence or 0) if self._offline_start else None
+        number = store.claim_run(self.run_id, expected=expected,
+                                 before=lambda n: self.wal.commit(self.wal.committed, fence=max(n, self.wal.fence or 0)))
+        self.attempt_no = number
+        store.set_status_at(self.run_id, RunStatus.RUNNING, at=utcnow(), attempt=number)
+        store.add_attempt(self.run_id, self._attempt.model_copy(update={"attempt": number}))
+        if self.record.metadata:
+            store.set_metadata(self.run_id, **self.record.metadata)
+        writer = store.writer(self.run_id)
+        last = writer.last_episode()
+        if last is not None and not self._offline_start and self.episodes_logged == 0:
+            self._next_episode = max(self._next_episode, last.episode + 1)
+            self.win_rate = RollingWinRate(self.win_rate.window, writer.recent_wins(self.win_rate.window))
+        last_rollout = writer.last_rollout()
+        if last_rollout is not None and self._next_rollout == 1:
+            self._next_rollout = last_rollout.rollout + 1
+        store.heartbeat(self.run_id, number, episode=self._next_episode - 1)
+        self._last_beat = time.monotonic()
+        self.wal.commit(self._pos or self.wal.committed, fence=number)
+        self._opened = True
+        self.db_ok = True
 
     def _run(self) -> None:
+        closing_since: float | None = None
         while True:
-            closing = self._closing.is_set()
+            if self._closing.is_set() and closing_since is None:
+                closing_since = time.monotonic()
             self._wake.wait(self.flush_interval)
             self._wake.clear()
             self._busy = True
-            self._take()
-            self._flush()
-            self._busy = False
-            if closing and not self._queue:
+            try:
+                self._cycle()
+            except StaleWriter as exc:
+                log.error("writes refused: %s; this writer stops (its log is kept as *.refused)", exc)
+                self.stale = True
+                self.db_ok = False
+                if self.wal is not None:
+                    self.wal.refuse()
+                self._busy = False
+                return
+            except _Unreachable as exc:
+                if self.db_ok:
+                    log.warning("MongoDB write failed (%s); records wait in the write-ahead log", exc)
+                self.db_ok = False
+                self.spilled = self.buffered
+            except Exception:  # noqa: BLE001 - the writer never dies; the op stays in the log for a retry
+                log.exception("run logger: unexpected error; retrying")
+                self.db_ok = False
+            finally:
+                self._busy = False
+            if closing_since is not None and (
+                    self._caught_up() or not self.db_ok or time.monotonic() - closing_since > self.close_timeout):
                 return
 
-    def _flush(self) -> None:
+    def _cycle(self) -> None:
+        assert self.wal is not None and self._pos is not None
         try:
-            if self.spill_path.exists() or self._draining_path.exists():
-                self._drain_spill()
-            if self._pending:
-                written = spill.apply(self._store, self.run_id, self._pending)
-                self.episodes_written += written
-                self._pending = []
+            if not self._opened:
+                self._open_run()
+            ops, nxt = self.wal.read(self._pos, max(self.buffer_size, 100))
+            overflow = list(self._overflow)
+            due = time.monotonic() - self._last_beat >= self.heartbeat_interval
+            if not ops and not overflow and nxt == self._pos and not due:
+                return
+            self._heartbeat()
+            self._apply(ops + overflow)
+            for _ in overflow:
+                self._overflow.popleft()
+            self.wal.sync()
+            self.wal.commit(nxt, last_episode=self._max_written_episode)
+            self._pos = self.wal.committed
             if not self.db_ok:
-                log.info("MongoDB reachable again; buffered records written")
+                log.info("MongoDB reachable again; logged records written")
             self.db_ok = True
+            self.spilled = 0
         except PyMongoError as exc:
-            if self.db_ok:
-                log.warning("MongoDB write failed (%s); buffering", exc)
-            self.db_ok = False
-            if sum(1 for op in self._pending if op.kind == "episode") >= self.buffer_size:
-                self._spill(self._pending)
-                self._pending = []
-            if self._closing.is_set():
-                return  # close() spills what is left
+            if is_transient(exc):
+                raise _Unreachable(str(exc)) from exc
+            raise
 
-    @property
-    def _draining_path(self) -> Path:
-        return self.spill_path.with_suffix(".draining")
+    def _heartbeat(self) -> None:
+        assert self.attempt_no is not None
+        self._store.heartbeat(self.run_id, self.attempt_no, episode=self._next_episode - 1)
+        self._last_beat = time.monotonic()
 
-    def _drain_spill(self) -> None:
-        # Rename first so a crash mid-drain leaves a file that replays idempotently.
-        draining = self._draining_path
-        if self.spill_path.exists():
-            if draining.exists():  # an earlier drain was interrupted: keep both, oldest first
-                spill.append(draining, spill.read(self.spill_path))
-                self.spill_path.unlink()
-            else:
-                self.spill_path.rename(draining)
-        written = spill.apply(self._store, self.run_id, spill.read(draining))
+    def _prepare(self, op: Op) -> Op | None:
+        """Own-segment ops carry this writer's attempt; the run op of this process is done by ``_open_run``."""
+        assert self.wal is not None
+        own = op.segment == self.wal.current or op.segment == -1
+        if op.kind == "run" and own:
+            return None
+        if op.kind == "status" and own and "attempt" not in op.payload:
+            return Op(op.kind, {**op.payload, "attempt": self.attempt_no}, op.segment)
+        return op
+
+    def _apply(self, ops: list[Op]) -> None:
+        prepared = [p for op in ops if (p := self._prepare(op)) is not None]
+        if not prepared:
+            return
+        try:
+            self._count(spill.apply(self._store, self.run_id, prepared, replay=True), prepared)
+            return
+        except Exception as exc:  # noqa: BLE001
+            if isinstance(exc, PyMongoError) and is_transient(exc):
+                raise
+            log.warning("a batch of %d ops failed (%s: %s); writing them one by one", len(prepared),
+                        type(exc).__name__, exc)
+        for op in prepared:  # isolate the op(s) that can never succeed
+            try:
+                self._count(spill.apply(self._store, self.run_id, [op], replay=True), [op])
+            except Exception as exc:  # noqa: BLE001
+                if isinstance(exc, PyMongoError) and is_transient(exc):
+                    raise
+                deadletter.record(self.run_dir, op, exc)
+                self.dead_lettered += 1
+
+    def _count(self, written: int, ops: list[Op]) -> None:
         self.episodes_written += written
-        draining.unlink()
+        for op in ops:
+            if op.kind == "episode":
+                self._max_written_episode = max(self._max_written_episode, op.payload.episode)

@@ -83,6 +83,17 @@ class SelfPlaySettings(BaseModel):
     deterministic: bool = Field(default=True, description="opponent moves: the policy's most likely placement")
 
 
+class RetentionSettings(BaseModel):
+    """Which checkpoint files a run keeps (``retention``); the pruned ones stay in the record, marked pruned."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keep_last: int = Field(default=5, ge=1, description="the newest N checkpoints (self-play keeps at least its "
+                           "pool_size of them)")
+    keep_best: bool = Field(default=True, description="also the one with the best evaluation, else rolling win rate")
+    keep_final: bool = Field(default=True, description="also the run's final checkpoint")
+
+
 class TrainerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRAINER_", extra="forbid", validate_default=True)
 
@@ -109,13 +120,17 @@ class TrainerSettings(BaseSettings):
     torch_threads: int = Field(default=1, ge=0, description="torch CPU threads; 0 keeps torch's default. One avoids "
                                "thread oversubscription, which slows small policies many times over")
     win_window: int = Field(default=100, ge=1, description="episodes in the rolling win rate")
-    log_buffer_size: int = Field(default=10_000, ge=1, description="episodes held in memory while MongoDB is down")
+    log_buffer_size: int = Field(default=10_000, ge=1, description="records written per batch from the run's "
+                                 "write-ahead log (records wait there, not in memory, while MongoDB is down)")
     log_flush_interval: float = Field(default=0.5, gt=0, le=60)
     attempt: int = Field(default=0, ge=0, description="which try of the run this is; 0: the next after the stored ones")
     tensorboard: bool = True
     hyperparameters: PPOHyperparameters = Field(default_factory=PPOHyperparameters)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     self_play: SelfPlaySettings = Field(default_factory=SelfPlaySettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    heartbeat_interval: float = Field(default=10.0, gt=0, le=60, description="seconds between heartbeats at most "
+                                      "(a run silent for the Lost timeout, 120 s by default, is given up)")
 
     @model_validator(mode="after")
     def _mode_defaults(self) -> TrainerSettings:
@@ -135,7 +150,8 @@ class TrainerSettings(BaseSettings):
     def run_config(self) -> dict[str, Any]:
         """What the run record stores as ``config`` (the spec's hyperparameters dictionary)."""
         data = self.model_dump(mode="json", exclude={"run_id", "metrics_port", "metrics_addr", "attempt",
-                                                      "log_buffer_size", "log_flush_interval", "stop_exit_code"})
+                                                      "log_buffer_size", "log_flush_interval", "stop_exit_code",
+                                                      "heartbeat_interval"})
         data.update(data.pop("hyperparameters"))
         return data
 

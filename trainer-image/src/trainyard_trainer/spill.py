@@ -9,9 +9,11 @@ Each line is one operation: ``{"op": "run"|"episode"|"rollout"|"checkpoint"|"sta
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +30,14 @@ from trainyard_runstore.schema import (
 from trainyard_runstore.sync_store import RunStore
 
 SPILL_NAME = "episodes.spill.jsonl"
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class Op:
     kind: str
     payload: Any
+    segment: int = -1  # the write-ahead log segment it was read from (``wal``); -1: not from one
 
     def to_json(self) -> str:
         if hasattr(self.payload, "model_dump"):
@@ -80,6 +84,8 @@ def apply(store: RunStore, run_id: str, ops: Iterable[Op], *, replay: bool = Fal
     """Apply ops in order; consecutive episodes go in one batch. Returns the episode count.
 
     With ``replay=True`` a run record never resets an existing run's status (the file is history).
+    A status op that carries its ``time`` (and the ``attempt`` that wrote it) is applied at that time and
+    refused when the run has moved on to a newer status or a later attempt.
     """
     writer = store.writer(run_id)
     batch: list[Episode] = []
@@ -104,12 +110,15 @@ def apply(store: RunStore, run_id: str, ops: Iterable[Op], *, replay: bool = Fal
             continue
         flush()
         if op.kind == "run":
-            if replay and store.get_run(op.payload.run_id) is not None:
-                continue
-            store.create_run(op.payload)
+            if replay:
+                store.insert_run_if_missing(op.payload)
+            else:
+                store.create_run(op.payload)
         elif op.kind == "checkpoint":
             writer.add_checkpoint(op.payload)
         elif op.kind == "attempt":
+            if replay and op.payload.attempt == 0:
+                continue  # an attempt that never reached the database has no number to record it under
             store.add_attempt(run_id, op.payload)
         elif op.kind == "metadata":
             store.set_metadata(run_id, **op.payload)
@@ -117,7 +126,14 @@ def apply(store: RunStore, run_id: str, ops: Iterable[Op], *, replay: bool = Fal
             store.add_evaluation(run_id, op.payload)
         elif op.kind == "status":
             error = ErrorInfo.model_validate(op.payload["error"]) if op.payload.get("error") else None
-            store.set_status(run_id, RunStatus(op.payload["status"]), error=error)
+            status = RunStatus(op.payload["status"])
+            if op.payload.get("time"):
+                at = datetime.fromisoformat(op.payload["time"])
+                if not store.set_status_at(run_id, status, at=at, attempt=op.payload.get("attempt"), error=error):
+                    log.info("status %s of %s (attempt %s) refused: the run has moved on", status.value,
+                             op.payload["time"], op.payload.get("attempt"))
+            else:  # a spill file of an older trainer
+                store.set_status(run_id, status, error=error)
     flush()
     return episodes
 

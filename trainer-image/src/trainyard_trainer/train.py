@@ -10,6 +10,7 @@ environment a ``selfplay.SelfPlayOpponent`` over the run's checkpoint folder.
 
 from __future__ import annotations
 
+import errno
 import logging
 import signal
 import threading
@@ -23,9 +24,9 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 import trainyard_trainer.envs  # noqa: F401 - registers the trainyard/* environments
-from trainyard_runstore.schema import Attempt, RunStatus
+from trainyard_runstore.schema import Attempt, ErrorInfo, RunStatus
 from trainyard_runstore.settings import MongoSettings
-from trainyard_trainer import checkpoints, evaluation
+from trainyard_trainer import checkpoints, evaluation, sweep
 from trainyard_trainer.callbacks import (
     CheckpointCallback,
     DiagnosticsCallback,
@@ -115,27 +116,38 @@ def run(settings: TrainerSettings, mongo: MongoSettings | None = None) -> int:
         agent_id=settings.agent_id, algorithm=settings.algorithm, config=settings.run_config(),
         run_id=settings.run_id, spill_dir=settings.checkpoint_dir, mongo=mongo,
         win_window=settings.win_window, buffer_size=settings.log_buffer_size,
-        flush_interval=settings.log_flush_interval,
+        flush_interval=settings.log_flush_interval, heartbeat_interval=settings.heartbeat_interval,
     )
     run_id = run_logger.run_id
     directory = checkpoints.run_dir(settings.checkpoint_dir, run_id)
     tensorboard_dir = directory / "tensorboard" if settings.tensorboard else None
     run_logger.record.metadata = {"checkpoint_dir": str(directory),
                                   "tensorboard_dir": str(tensorboard_dir) if tensorboard_dir else None}
-    metrics = TrainerMetrics(run_id, settings.agent_id)
-    if settings.metrics_port:
-        metrics.serve(settings.metrics_port, settings.metrics_addr)
     stop = threading.Event()
     _install_signal_handlers(stop)
-
-    device = resolve_device(settings.device)
-    if settings.torch_threads:
-        torch.set_num_threads(settings.torch_threads)
-    resume = checkpoints.latest(directory)
+    try:  # failures before training starts are recorded too (a busy port, no CUDA, a corrupt latest.json)
+        metrics = TrainerMetrics(run_id, settings.agent_id)
+        if settings.metrics_port:
+            try:
+                metrics.serve(settings.metrics_port, settings.metrics_addr)
+            except OSError as exc:
+                raise OSError(exc.errno, f"metrics port {settings.metrics_addr}:{settings.metrics_port} cannot be "
+                                         f"used ({exc.strerror}); pick another with --metrics-port") from exc
+        device = resolve_device(settings.device)
+        if settings.torch_threads:
+            torch.set_num_threads(settings.torch_threads)
+        try:
+            resume = checkpoints.latest(directory)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{directory / checkpoints.LATEST} is corrupt ({exc}); move it away to start this "
+                             f"run from its newest intact checkpoint, or from scratch") from exc
+    except Exception as exc:  # noqa: BLE001 - recorded as the run's failure, then exit 1
+        return _early_failure(run_logger, exc)
     attempt = Attempt(attempt=settings.attempt, device=device, resumed_from=str(resume.path) if resume else None,
                       resumed_timestep=resume.timestep if resume else 0,
                       resumed_episode=resume.episode if resume else 0)
     run_logger.start(resume_episode=resume.episode if resume else 0, attempt=attempt)
+    _sweep_siblings(settings, mongo, run_id)
     log.info("run %s (agent %s) on %s%s; device %s", run_id, settings.agent_id, settings.env_id,
              f", resuming from {resume.path.name} at timestep {resume.timestep}" if resume else "", device)
     log.info("opponent: %s", describe_opponent(settings, directory))
@@ -147,7 +159,9 @@ def run(settings: TrainerSettings, mongo: MongoSettings | None = None) -> int:
     try:
         env = make_vec_env(settings, directory)
         model = _model(settings, env, device, resume, tensorboard_dir)
-        ckpt = CheckpointCallback(settings.checkpoint_every, directory, run_logger, metrics)
+        min_last = settings.self_play.pool_size if settings.opponent == "self-play" else 1
+        ckpt = CheckpointCallback(settings.checkpoint_every, directory, run_logger, metrics, settings.retention,
+                                  min_last=min_last)
         episodes_cb = RunLoggerCallback(run_logger, metrics, settings.win_window)
         callbacks = [episodes_cb, DiagnosticsCallback(metrics, run_logger, settings.opponent), ckpt,
                      ProgressCallback(settings.total_timesteps, run_logger), StopOnSignal(stop)]
@@ -159,7 +173,7 @@ def run(settings: TrainerSettings, mongo: MongoSettings | None = None) -> int:
             _record_throughput(run_logger, model.num_timesteps - start_steps, time.perf_counter() - t0,
                                time.process_time() - cpu0)
         ckpt.init_callback(model)
-        final = ckpt.save()
+        final = ckpt.save(final=True)
         status = RunStatus.STOPPED if stop.is_set() else RunStatus.COMPLETED
         run_logger.set_status(status)
         log.info("run %s %s after %d timesteps, %d episodes; checkpoint %s", run_id, status.value,
@@ -171,7 +185,7 @@ def run(settings: TrainerSettings, mongo: MongoSettings | None = None) -> int:
         return settings.stop_exit_code if status is RunStatus.STOPPED else 0
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, then the process exits 1
         log.exception("run %s failed", run_id)
-        run_logger.set_status(RunStatus.FAILED, error_info(exc))
+        run_logger.set_status(RunStatus.FAILED, _error(exc))
         return 1
     finally:
         if env is not None:
@@ -179,6 +193,47 @@ def run(settings: TrainerSettings, mongo: MongoSettings | None = None) -> int:
         run_logger.close()
         log.info("episodes logged %d, written %d, spilled %d", run_logger.episodes_logged,
                  run_logger.episodes_written, run_logger.spilled)
+
+
+def _error(exc: BaseException) -> ErrorInfo:
+    info = error_info(exc)
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        info.reason = "VolumeFull"
+        info.message = f"the checkpoint volume is full: {exc}"
+    return info
+
+
+def _early_failure(run_logger: TrainingRunLogger, exc: BaseException) -> int:
+    """A failure before training: record a failed run when MongoDB answers, else say so clearly."""
+    log.error("run %s cannot start: %s", run_logger.run_id, exc)
+    try:
+        run_logger.start()
+        run_logger.set_status(RunStatus.FAILED, _error(exc))
+        if not run_logger.flush(timeout=10):
+            log.error("MongoDB is unreachable: the failure stays in %s until the next start or "
+                      "'trainyard-train sweep'", run_logger.run_dir)
+    except Exception as record_exc:  # noqa: BLE001 - the message above is what the user needs
+        log.error("and the failure could not be recorded either: %s", record_exc)
+    finally:
+        run_logger.close()
+    return 1
+
+
+def _sweep_siblings(settings: TrainerSettings, mongo: MongoSettings | None, run_id: str) -> None:
+    """Orphan logs of dead runs in the same checkpoint folder are written without a person (``sweep``)."""
+
+    def work() -> None:
+        from trainyard_runstore.sync_store import RunStore
+
+        store = RunStore(mongo or MongoSettings())
+        try:
+            sweep.sweep(store, settings.checkpoint_dir, skip=run_id)
+        except Exception as exc:  # noqa: BLE001 - best effort; the next start or the command retries
+            log.info("sweep of %s skipped: %s", settings.checkpoint_dir, exc)
+        finally:
+            store.close()
+
+    threading.Thread(target=work, name="sweep", daemon=True).start()
 
 
 def _record_throughput(run_logger: TrainingRunLogger, steps: int, seconds: float, cpu_seconds: float) -> None:

@@ -8,13 +8,15 @@ const ICONS: Record<RunStatus, string> = {
   failed: "✕",
 };
 
-export function StatusBadge({ status }: { status: RunStatus }) {
+/** `lost`: a failed run whose trainer vanished (no heartbeat; `metadata.error.type` "Lost"). */
+export function StatusBadge({ status, lost = false }: { status: RunStatus; lost?: boolean }) {
+  const shown = lost ? "lost" : status;
   return (
-    <span className={`badge badge--${status}`} data-status={status}>
+    <span className={`badge badge--${status}${lost ? " badge--lost" : ""}`} data-status={shown}>
       <span className="badge__icon" aria-hidden="true">
-        {ICONS[status] ?? "?"}
+        {lost ? "?" : (ICONS[status] ?? "?")}
       </span>
-      {status}
+      {shown}
     </span>
   );
 }

@@ -85,3 +85,12 @@ describe("listCsv", () => {
     expect(csv).toHaveLength(4); // header, two rows, trailing empty after the last CRLF
   });
 });
+
+describe("isLost", () => {
+  it("marks a failed run with the Lost verdict, not other failures or running runs", () => {
+    const lost = { type: "Lost", message: "no heartbeat for more than 120 s", source: "api" };
+    expect(toRunRow(summary({ status: "failed", metadata: { error: lost } })).lost).toBe(true);
+    expect(toRunRow(summary({ status: "failed", metadata: { error: { type: "ValueError" } } })).lost).toBe(false);
+    expect(toRunRow(summary({ status: "running", metadata: { error: lost } })).lost).toBe(false);
+  });
+});

@@ -19,6 +19,14 @@ export interface RunRow {
   durationSeconds: number | null;
   episodes: number;
   finalMetric: FinalMetric | null;
+  /** failed with the Lost verdict: the trainer stopped sending heartbeats */
+  lost: boolean;
+}
+
+/** A run given the Lost verdict (no heartbeat within the timeout), shown as "lost", not "Running...". */
+export function isLost(run: { status: RunStatus; metadata?: Record<string, unknown> | null }): boolean {
+  const error = run.metadata?.error as { type?: unknown } | undefined;
+  return run.status === "failed" && error?.type === "Lost";
 }
 
 /** Final win rate when the run records wins, else the average reward; null before any episode. */
@@ -50,6 +58,7 @@ export function toRunRow(run: RunSummary): RunRow {
     durationSeconds: run.duration_seconds ?? null,
     episodes: run.summary.episodes,
     finalMetric: finalMetric(run.summary),
+    lost: isLost(run),
   };
 }
 

@@ -18,6 +18,7 @@ import { SkeletonBlock } from "../components/Skeleton";
 import { StatusBadge } from "../components/StatusBadge";
 import { useNow } from "../hooks/useNow";
 import { extractFailure } from "../lib/failure";
+import { isLost } from "../lib/runView";
 import {
   elapsedSeconds,
   formatDateTime,
@@ -131,7 +132,7 @@ export function RunDetailPage() {
               {runId}
             </span>
             <CopyButton text={runId} label="Copy run ID" />
-            {run && <StatusBadge status={run.status} />}
+            {run && <StatusBadge status={run.status} lost={isLost(run)} />}
             {live.connected && (
               <span className="live-pill" data-testid="live-indicator">
                 <span aria-hidden="true">●</span> Live
@@ -196,7 +197,7 @@ export function RunDetailPage() {
                 <InfoRow label="Agent">{run.agent_id}</InfoRow>
                 <InfoRow label="Algorithm">{run.algorithm}</InfoRow>
                 <InfoRow label="Status">
-                  <StatusBadge status={run.status} />
+                  <StatusBadge status={run.status} lost={isLost(run)} />
                 </InfoRow>
                 <InfoRow label="Start time">
                   <span title={run.start_time}>{formatDateTime(run.start_time)}</span>

@@ -150,7 +150,7 @@ export function RunTable({
                   </td>
                   <td className="num">{formatFinalMetric(row.finalMetric)}</td>
                   <td>
-                    <StatusBadge status={row.status} />
+                    <StatusBadge status={row.status} lost={row.lost} />
                   </td>
                   <td className="col-actions">
                     <Link to={detailHref(row.runId)} className="button button--small" data-testid="view-details">

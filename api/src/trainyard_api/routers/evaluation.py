@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 
 from trainyard_api.deps import StoreDep
 from trainyard_api.models import GameDetail, RolloutList
-from trainyard_api.routers.training_runs import ERRORS, load_run
+from trainyard_api.routers.training_runs import ERRORS, MAX_NUMBER, load_run
 from trainyard_runstore import games
 
 router = APIRouter(prefix="/api/training-runs", tags=["evaluation"])
@@ -25,8 +25,8 @@ MAX_ROLLOUTS = 10_000
 async def list_rollouts(
     run_id: str,
     store: StoreDep,
-    from_rollout: Annotated[int, Query(ge=1, description="first rollout")] = 1,
-    to_rollout: Annotated[int | None, Query(ge=1, description="last rollout (default: the newest)")] = None,
+    from_rollout: Annotated[int, Query(ge=1, le=MAX_NUMBER, description="first rollout")] = 1,
+    to_rollout: Annotated[int | None, Query(ge=1, le=MAX_NUMBER, description="last rollout (default: the newest)")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_ROLLOUTS, description=f"at most this many, 1..{MAX_ROLLOUTS}")] = 2000,
 ) -> RolloutList:
     doc = await load_run(store, run_id)
@@ -38,7 +38,7 @@ async def list_rollouts(
 
 @router.get("/{run_id}/games/{n}", response_model=GameDetail, responses=ERRORS,
             summary="One evaluation game with the board after each move")
-async def get_game(run_id: str, n: Annotated[int, Path(ge=1)], store: StoreDep) -> GameDetail:
+async def get_game(run_id: str, n: Annotated[int, Path(ge=1, le=MAX_NUMBER)], store: StoreDep) -> GameDetail:
     game = await store.game(run_id, n)
     if game is None:
         await load_run(store, run_id)  # 404 naming the run when the run itself is unknown

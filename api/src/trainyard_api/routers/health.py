@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from trainyard_api.deps import StoreDep
-from trainyard_api.observability import metrics_response
+from trainyard_api.observability import MONGODB_UP, metrics_response
 
 router = APIRouter(tags=["health"])
 
@@ -18,6 +18,7 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", summary="MongoDB answers (503 otherwise)")
 async def readyz(store: StoreDep) -> dict[str, str]:
     await store.ping()  # PyMongoError -> 503 by the app's handler
+    MONGODB_UP.set(1)  # a real round trip
     return {"status": "ready"}
 
 

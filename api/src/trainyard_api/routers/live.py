@@ -17,7 +17,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from trainyard_api.deps import SettingsDep, StoreDep
 from trainyard_api.models import RunSummary
-from trainyard_api.routers.training_runs import ERRORS, load_run
+from trainyard_api.routers.training_runs import ERRORS, MAX_NUMBER, load_run
 from trainyard_runstore import series
 from trainyard_runstore.schema import RunStatus
 
@@ -30,7 +30,7 @@ async def stream_run(
     request: Request,
     store: StoreDep,
     settings: SettingsDep,
-    since_episode: Annotated[int, Query(ge=0)] = 0,
+    since_episode: Annotated[int, Query(ge=0, le=MAX_NUMBER)] = 0,
 ) -> EventSourceResponse:
     await load_run(store, run_id)  # 404 before the stream starts
 

@@ -15,6 +15,8 @@ from trainyard_runstore.schema import RunStatus
 router = APIRouter(prefix="/api/training-runs", tags=["training-runs"])
 
 MAX_LIMIT = 1000
+MAX_OFFSET = 1_000_000_000  # larger offsets (up to 2^63 and beyond) answer 422, never a database error
+MAX_NUMBER = 2**53 - 1  # episode and rollout numbers: what JSON carries exactly
 ERRORS = {404: {"model": ErrorResponse}, 503: {"model": ErrorResponse, "description": "MongoDB unreachable"}}
 SortParam = Annotated[str, Query(pattern=r"^-?(" + "|".join(layout.SORT_FIELDS) + ")$",
                                   description="field, '-' prefix for descending: " + ", ".join(layout.SORT_FIELDS))]
@@ -24,15 +26,15 @@ SortParam = Annotated[str, Query(pattern=r"^-?(" + "|".join(layout.SORT_FIELDS) 
 async def list_runs(
     store: StoreDep,
     response: Response,
-    agent_id: str | None = None,
+    agent_id: Annotated[str | None, Query(max_length=200)] = None,
     status: RunStatus | None = None,
-    algorithm: str | None = None,
+    algorithm: Annotated[str | None, Query(max_length=200)] = None,
     q: Annotated[str | None, Query(max_length=200, description="substring of run_id or agent_id")] = None,
     started_after: datetime | None = None,
     started_before: datetime | None = None,
     sort: SortParam = "-start_time",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"1..{MAX_LIMIT}")] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"0..{MAX_OFFSET}")] = 0,
 ) -> list[RunSummary]:
     filters = {"agent_id": agent_id, "status": status.value if status else None, "algorithm": algorithm,
                "q": q, "started_after": started_after, "started_before": started_before}
@@ -59,9 +61,9 @@ async def get_run(
     store: StoreDep,
     settings: SettingsDep,
     max_points: Annotated[int | None, Query(ge=10, le=100_000, description="downsample to this many points")] = None,
-    since_episode: Annotated[int | None, Query(ge=0, description="only episodes after this one (live)")] = None,
-    from_episode: Annotated[int | None, Query(ge=1, description="zoom: first episode")] = None,
-    to_episode: Annotated[int | None, Query(ge=1, description="zoom: last episode")] = None,
+    since_episode: Annotated[int | None, Query(ge=0, le=MAX_NUMBER, description="only episodes after this one (live)")] = None,
+    from_episode: Annotated[int | None, Query(ge=1, le=MAX_NUMBER, description="zoom: first episode")] = None,
+    to_episode: Annotated[int | None, Query(ge=1, le=MAX_NUMBER, description="zoom: last episode")] = None,
 ) -> RunDetail:
     if from_episode and to_episode and to_episode < from_episode:
         raise HTTPException(422, f"to_episode ({to_episode}) must not be before from_episode ({from_episode})")

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from trainyard_runstore.schema import ErrorInfo, RunRecord
+from trainyard_runstore.schema import ErrorInfo, RunRecord, RunStatus
 
 from trainyard_operator import builders, phases
 from trainyard_operator.constants import RUN_ID_LABEL
@@ -76,6 +76,7 @@ async def sync(ctx: Context, namespace: str, name: str) -> None:
         recorded = failure.source == "trainer" or await _record_failure(ctx, run, failure)
         ctx.metrics.failed(failure.reason.value)
         log.warning("run %s/%s failed: %s (%s)", namespace, name, failure.reason.value, failure.message)
+    await _write_store_outcome(ctx, run, outcome, store, job, pod_facts, now)
     desired = phases.render_status(
         status, outcome, run_id=run.uid, job_name=builders.job_name(run) if job_body else status.get("jobName"),
         generation=run.generation, store=store,
@@ -87,6 +88,26 @@ async def sync(ctx: Context, namespace: str, name: str) -> None:
             log.info("run %s/%s is %s", namespace, name, outcome.phase.value)
     if outcome.suspend_job and job_body is not None and not (job_body.get("spec") or {}).get("suspend"):
         await ctx.kube.set_job_suspended(namespace, builders.job_name(run), True)
+
+
+async def _write_store_outcome(ctx: Context, run: TrainingRun, outcome: phases.Outcome, store: StoreFacts | None,
+                               job: JobFacts | None, pods: tuple[PodFacts, ...], now: datetime) -> None:
+    """What the run store must learn from Kubernetes: a Job that completed while the trainer could not say
+    so (its final status never reached the database), and a run whose trainer vanished (no live pod, no
+    heartbeat within the timeout: the Lost verdict; a later heartbeat revives it)."""
+    if store is None:
+        return
+    try:
+        if outcome.phase is Phase.COMPLETED and store.status is not RunStatus.COMPLETED and job is not None \
+                and job.finished == "Complete":
+            if await ctx.store.record_outcome(run.uid, RunStatus.COMPLETED, job.completion_time or now):
+                log.info("run %s/%s: recorded the Job's Completed outcome in the run store", run.namespace, run.name)
+        elif store.status is RunStatus.RUNNING and not any(not p.terminal for p in pods):
+            if await ctx.store.mark_lost(run.uid, ctx.settings.lost_timeout_seconds):
+                log.warning("run %s/%s: no live pod and no heartbeat for %.0f s: marked Lost", run.namespace,
+                            run.name, ctx.settings.lost_timeout_seconds)
+    except StoreError as e:
+        log.warning("run store unreachable while recording the outcome of %s/%s: %s", run.namespace, run.name, e)
 
 
 async def _finish_terminal(ctx: Context, run: TrainingRun, status: dict[str, Any]) -> None:

@@ -1,0 +1,40 @@
+"""Checkpoint retention: which files a run keeps, and that the pruned ones are deleted and reported."""
+
+import pytest
+
+from trainyard_trainer import retention
+from trainyard_trainer.settings import RetentionSettings
+
+pytestmark = pytest.mark.unit
+
+
+def _save(directory, n, win_rate, settings, final=False, min_last=1):
+    name = f"ckpt_{n:04d}.zip"
+    (directory / name).write_bytes(b"model")
+    entry = retention.Entry(name, timestep=n * 100, episode=n * 10, win_rate=win_rate, final=final)
+    return retention.record_and_prune(directory, entry, settings, min_last=min_last, protect=name)
+
+
+def test_keeps_the_last_n_the_best_and_the_final_and_reports_the_rest(tmp_path):
+    settings = RetentionSettings(keep_last=2)
+    rates = [0.1, 0.9, 0.2, 0.3, 0.4, 0.5]
+    pruned = []
+    for n, rate in enumerate(rates, start=1):
+        pruned += [e.path for e in _save(tmp_path, n, rate, settings, final=n == len(rates))]
+    kept = sorted(p.name for p in tmp_path.glob("*.zip"))
+    assert kept == ["ckpt_0002.zip", "ckpt_0005.zip", "ckpt_0006.zip"]  # best (0.9), then the last two
+    assert sorted(pruned) == ["ckpt_0001.zip", "ckpt_0003.zip", "ckpt_0004.zip"]
+    # the manifest survives a restart: a resumed attempt prunes what earlier ones saved
+    assert {e.path for e in retention.load(tmp_path) if e.pruned} == set(pruned)
+
+
+def test_defaults_keep_a_full_run_under_about_ten_checkpoints(tmp_path):
+    for n in range(1, 51):  # a full run: 1,000,000 timesteps, a checkpoint every 20,000
+        _save(tmp_path, n, n / 100 if n != 7 else 0.99, RetentionSettings(), final=n == 50, min_last=8)
+    assert len(list(tmp_path.glob("*.zip"))) <= 10  # self-play's pool of 8 + the best + the final
+
+
+def test_self_play_pool_is_never_pruned_below_its_size():
+    entries = [retention.Entry(f"c{n}.zip", n, n) for n in range(20)]
+    keep = retention.choose(entries, RetentionSettings(keep_last=2, keep_best=False, keep_final=False), min_last=8)
+    assert keep == {f"c{n}.zip" for n in range(12, 20)}

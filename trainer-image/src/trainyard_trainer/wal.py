@@ -1,0 +1,190 @@
+"""The run logger's write-ahead log: every op is on local disk before the training thread goes on.
+
+Append-only JSONL segments ``wal-<n>.jsonl`` in the run's checkpoint folder, one ``spill.Op`` per line,
+written with one ``os.write`` each (no fsync on the training thread: a SIGKILL of the process cannot
+lose what the kernel already holds; the writer thread fsyncs before it commits). ``wal.committed``
+records how far the ops are in MongoDB, with the newest episode number ever logged, so the next attempt
+numbers its episodes after every completed one whether or not the database is reachable.
+
+A process appends only to a segment it created; segments of an earlier process (a killed attempt) are
+read to their last complete line, written, then deleted. A torn last line (killed mid-write) was never
+returned to ``log_episode``'s caller as logged... in practice a single small ``write`` is not torn.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from trainyard_trainer.spill import Op
+
+COMMITTED = "wal.committed"
+_SEGMENT = re.compile(r"^wal-(\d{6,})\.jsonl$")
+ROLL_BYTES = 8 << 20  # a fully written segment past this size is replaced by a new one
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    segment: int
+    offset: int
+
+
+def segment_name(n: int) -> str:
+    return f"wal-{n:06d}.jsonl"
+
+
+def segments(directory: Path) -> list[int]:
+    if not directory.is_dir():
+        return []
+    return sorted(int(m.group(1)) for p in directory.iterdir() if (m := _SEGMENT.match(p.name)))
+
+
+def read_committed(directory: Path) -> dict:
+    try:
+        return json.loads((directory / COMMITTED).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+class WriteAheadLog:
+    """One process's view of a run folder's WAL: it appends to its own segment, reads all of them."""
+
+    def __init__(self, directory: Path, *, create: bool = True):
+        self.directory = Path(directory)
+        state = read_committed(self.directory)
+        self.committed = Position(int(state.get("segment", 0)), int(state.get("offset", 0)))
+        self.last_episode = int(state.get("last_episode", 0))
+        self.fence = state.get("fence")  # the attempt number this folder's writer last claimed
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._written = 0
+        existing = segments(self.directory)
+        self.current = (max(existing) if existing else self.committed.segment) + 1
+        if create:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._open(self.current)
+
+    def _open(self, n: int) -> None:
+        self._fd = os.open(self.directory / segment_name(n), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._written = 0
+
+    # ------------------------------------------------------------ any thread (the training thread)
+
+    def append(self, op: Op) -> None:
+        self.append_line(op.to_json())
+
+    def append_line(self, line: str) -> None:
+        data = (line + "\n").encode()
+        with self._lock:
+            if self._fd is None:
+                raise RuntimeError("write-ahead log is closed")
+            os.write(self._fd, data)
+            self._written += len(data)
+
+    # ------------------------------------------------------------ the writer thread
+
+    def read(self, start: Position, limit: int) -> tuple[list[Op], Position]:
+        """Up to ``limit`` complete ops after ``start`` in segment order, and the position after them."""
+        ops: list[Op] = []
+        pos = start
+        for n in segments(self.directory):
+            if n < pos.segment:
+                continue
+            offset = pos.offset if n == pos.segment else 0
+            path = self.directory / segment_name(n)
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                for raw in fh:
+                    if not raw.endswith(b"\n"):
+                        break  # being written (own segment) or torn (a killed writer): not complete
+                    offset += len(raw)
+                    line = raw.strip()
+                    if line:
+                        try:
+                            op = Op.from_json(line.decode())
+                            op.segment = n
+                            ops.append(op)
+                        except (ValueError, KeyError):  # a line the kill garbled: never acknowledged
+                            pass
+                    if len(ops) >= limit:
+                        return ops, Position(n, offset)
+            pos = Position(n, offset)
+            if n != self.current:  # an old segment is complete: continue with the next one
+                pos = Position(n + 1, 0)
+        return ops, pos
+
+    def sync(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.fsync(self._fd)
+
+    def commit(self, pos: Position, *, last_episode: int | None = None, fence: int | None = None) -> None:
+        """Everything before ``pos`` is in MongoDB: remember it and delete segments wholly before it."""
+        if last_episode is not None:
+            self.last_episode = max(self.last_episode, last_episode)
+        if fence is not None:
+            self.fence = fence
+        self.committed = pos
+        tmp = self.directory / f".{COMMITTED}.tmp"
+        tmp.write_text(json.dumps({"segment": pos.segment, "offset": pos.offset, "last_episode": self.last_episode,
+                                   "fence": self.fence}))
+        os.replace(tmp, self.directory / COMMITTED)
+        for n in segments(self.directory):
+            if n < pos.segment:
+                (self.directory / segment_name(n)).unlink(missing_ok=True)
+        if pos.segment == self.current and pos.offset >= ROLL_BYTES and self._fd is not None:
+            with self._lock:
+                if self._written == pos.offset:  # nothing appended since: start a fresh segment
+                    os.close(self._fd)
+                    (self.directory / segment_name(self.current)).unlink(missing_ok=True)
+                    self.current += 1
+                    self._open(self.current)
+                    self.committed = Position(self.current, 0)
+                    self.commit(self.committed)
+
+    def pending_bytes(self, pos: Position) -> int:
+        total = 0
+        for n in segments(self.directory):
+            if n >= pos.segment:
+                size = (self.directory / segment_name(n)).stat().st_size
+                total += size - (pos.offset if n == pos.segment else 0)
+        return total
+
+    def max_episode(self) -> int:
+        """The newest episode number in the folder: committed ones and any still in segments."""
+        newest = self.last_episode
+        for op in self.iter_all(self.committed):
+            if op.kind == "episode":
+                newest = max(newest, op.payload.episode)
+        return newest
+
+    def iter_all(self, start: Position) -> Iterator[Op]:
+        pos = start
+        while True:
+            ops, nxt = self.read(pos, 5000)
+            yield from ops
+            if nxt == pos or not ops:
+                return
+            pos = nxt
+
+    def refuse(self) -> None:
+        """This writer is stale: its segments are kept for a person (``*.refused``), never drained."""
+        self.close()
+        for n in segments(self.directory):
+            path = self.directory / segment_name(n)
+            path.rename(path.with_name(path.name + ".refused"))
+
+    def close(self, *, written: bool = False) -> None:
+        """Close this process's segment; ``written``: everything is in MongoDB, so no segment is left."""
+        with self._lock:
+            if self._fd is not None:
+                os.fsync(self._fd)
+                os.close(self._fd)
+                self._fd = None
+        if written:
+            self.commit(Position(self.current + 1, 0))
