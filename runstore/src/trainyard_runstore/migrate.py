@@ -44,7 +44,8 @@ def migrate_run(store: RunStore, old: dict[str, Any]) -> int:
     run_id = old["run_id"]
     for name in layout.run_collections(run_id):  # a half-moved run from an interrupted migration
         store.db.drop_collection(name)
-    home_doc = {k: v for k, v in old.items() if k != "_id"}
+    # summary and last_episode are recomputed from the episodes by the import below
+    home_doc = {k: v for k, v in old.items() if k not in ("_id", "summary", "last_episode")}
     home_doc.update({"_id": layout.RUN_DOC_ID, "version": 1})
     store.home(run_id).insert_one(home_doc)
     last = int((old.get("summary") or {}).get("last_episode") or 0)

@@ -1013,7 +1013,7 @@ export interface operations {
                 from_episode?: number | null;
                 /** @description zoom: last episode */
                 to_episode?: number | null;
-                /** @description comma-separated metric names to return (default: all), e.g. total_reward,win */
+                /** @description comma-separated metric names to return (default: all), e.g. total_reward,win; series points then carry only episode, count and those metrics */
                 metrics?: string | null;
             };
             header?: never;
@@ -1171,7 +1171,7 @@ export interface operations {
             query?: {
                 /** @description csv or json */
                 format?: "csv" | "json";
-                /** @description comma-separated metric names to return (default: all), e.g. total_reward,win */
+                /** @description comma-separated metric names to return (default: all), e.g. total_reward,win; series points then carry only episode, count and those metrics */
                 metrics?: string | null;
             };
             header?: never;
@@ -1271,7 +1271,7 @@ export interface operations {
     run_history_api_training_runs__run_id__history_get: {
         parameters: {
             query?: {
-                /** @description comma-separated metric names to return (default: all), e.g. total_reward,win */
+                /** @description comma-separated metric names to return (default: all), e.g. total_reward,win; series points then carry only episode, count and those metrics */
                 metrics?: string | null;
                 from_episode?: number;
                 to_episode?: number | null;

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from trainyard_api.deps import SettingsDep, StoreDep
 from trainyard_api.models import AgentList, DetailMetrics, ErrorResponse, RunDetail, RunSummary
@@ -28,7 +29,8 @@ ERRORS = {404: {"model": ErrorResponse}, 503: {"model": ErrorResponse, "descript
 SortParam = Annotated[str, Query(pattern=r"^-?(" + "|".join(layout.SORT_FIELDS) + ")$",
                                   description="field, '-' prefix for descending: " + ", ".join(layout.SORT_FIELDS))]
 MetricsParam = Annotated[str | None, Query(
-    max_length=2000, description="comma-separated metric names to return (default: all), e.g. total_reward,win")]
+    max_length=2000, description="comma-separated metric names to return (default: all), e.g. total_reward,win; "
+                                 "series points then carry only episode, count and those metrics")]
 
 
 def etag_for(request: Request, token: object) -> str:
@@ -100,7 +102,7 @@ def select(request_metrics: str | None, doc: dict) -> list[str] | None:
 
 def narrow(points: list[dict], names: list[str]) -> list[dict]:
     keep = {"episode", "count", *names, *(f"{n}_min" for n in names), *(f"{n}_max" for n in names)}
-    return [{k: v for k, v in p.items() if k in keep} for p in points]
+    return [{k: v for k, v in p.items() if k in keep and v is not None} for p in points]
 
 
 @router.get("/{run_id}", response_model=RunDetail, responses={**ERRORS, 304: {"description": "unchanged (ETag)"}},
@@ -139,22 +141,27 @@ async def get_run(
         points = max_points or (None if span <= settings.raw_series_limit else settings.default_max_points)
     series = await store.series(run_id, total=total, max_points=points, first=first, last=last,
                                 limit=RAW_PAGE_LIMIT)
-    episodes, win_rates = series.episodes, series.rolling_win_rate
-    if names is not None:
-        episodes = narrow(episodes, names)
-        if "win_rate" not in names:
-            win_rates = []
     response.headers["X-Downsampled"] = "true" if series.downsampled else "false"
     response.headers["X-Resolution"] = str(series.resolution)
     summary = RunSummary.from_doc(doc)
-    return RunDetail(
+    detail = RunDetail(
         **summary.model_dump(exclude={"metrics"}),
         config=doc.get("config") or {},
         checkpoint_paths=doc.get("checkpoint_paths") or [],
         metric_specs=run_metric_specs(doc),
-        metrics=DetailMetrics(episodes=episodes, rolling_win_rate=win_rates, downsampled=series.downsampled,
-                              resolution=series.resolution, next_episode=series.next_episode),
+        metrics=DetailMetrics(episodes=series.episodes, rolling_win_rate=series.rolling_win_rate,
+                              downsampled=series.downsampled, resolution=series.resolution,
+                              next_episode=series.next_episode),
         last_rollout=doc.get("last_rollout"),
         evaluation=doc.get("evaluation"),
         evaluations=doc.get("evaluations") or [],
     )
+    if names is None:
+        return detail
+    # A selection: points carry only the chosen metrics, so they no longer fit EpisodePoint's
+    # required fields; sent as built rather than validated again.
+    body = detail.model_dump(mode="json")
+    body["metrics"]["episodes"] = narrow(body["metrics"]["episodes"], names)
+    if "win_rate" not in names:
+        body["metrics"]["rolling_win_rate"] = []
+    return JSONResponse(body, headers=dict(response.headers))
