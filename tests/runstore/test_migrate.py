@@ -22,8 +22,9 @@ def legacy_run(store, run_id: str, n: int) -> None:
         chunk = eps[b * 1000:(b + 1) * 1000]
         store.db[layout.OLD_BUCKETS].insert_one({"_id": f"{run_id}/b{b:07d}", "run_id": run_id, "bucket": b,
                                                  "packed": Binary(packing.pack(chunk, packing.EPISODE_COLUMNS))})
+    rollouts = [{"rollout": 1, "timestep": 10}, {"rollout": 2, "timestep": 20}]
     store.db[layout.OLD_ROLLOUTS].insert_one({"_id": f"{run_id}/r00000", "run_id": run_id, "page": 0,
-                                              "rollouts": [{"rollout": 1, "timestep": 10}, {"rollout": 2, "timestep": 20}]})
+                                              "rollouts": rollouts})
     store.db[layout.OLD_GAMES].insert_one({"_id": f"{run_id}/g00001", "run_id": run_id, "n": 1, "evaluation_id": "x",
                                            "opponent": "random", "variant": "duo", "board_size": 14, "agent_seat": 0,
                                            "seed": 1, "moves": [1], "seats": [0], "cells": [0], "cell_counts": [1],

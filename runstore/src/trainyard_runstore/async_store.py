@@ -101,7 +101,8 @@ class AsyncRunStore:
         """Episodes ``first``..``last`` (inclusive) in order."""
         if last < first:
             return []
-        return [ep async for doc in self._buckets(run_id, first, last) for ep in layout.bucket_episodes(doc, first, last)]
+        return [ep async for doc in self._buckets(run_id, first, last)
+                for ep in layout.bucket_episodes(doc, first, last)]
 
     async def iter_episodes(self, run_id: str, last: int) -> AsyncIterator[Episode]:
         """Every episode up to ``last`` in order, one bucket batch in memory at a time (exports)."""
