@@ -111,7 +111,7 @@ def test_api_gives_a_silent_run_the_lost_verdict(mongo_settings: MongoSettings, 
     store.create_run(RunRecord(run_id="silent", agent_id="a", start_time=old))
     store.claim_run("silent")
     store.heartbeat("silent", 1, episode=7)
-    store.db[layout.RUNS].update_one(layout.run_key("silent"), {"$set": {"heartbeat.time": old}})  # 10 min ago
+    store.home("silent").update_one(layout.HOME_KEY, {"$set": {"heartbeat.time": old}})  # 10 min ago
     store.create_run(RunRecord(run_id="alive", agent_id="a", start_time=old))
     store.claim_run("alive")
     store.heartbeat("alive", 1, episode=3)

@@ -42,8 +42,8 @@ def test_final_metric_prefers_win_rate():
 def test_downsampling_keeps_a_single_spike():
     rewards = [0.0] * 100_000
     rewards[54_321] = 1000.0
-    points, _, per = series.downsample_episodes(eps(rewards), 2000)
-    assert len(points) == 2000 and per == 50
+    points, _ = series.downsample_episodes(eps(rewards), 2000)
+    assert len(points) == 2000
     assert max(p["total_reward_max"] for p in points) == 1000.0
     spike = next(p for p in points if p["total_reward_max"] == 1000.0)
     assert spike["episode"] - 50 < 54_322 <= spike["episode"]
@@ -52,11 +52,41 @@ def test_downsampling_keeps_a_single_spike():
 
 def test_group_stats_merges_exactly():
     subs = layout.sub_stats(eps([float(i) for i in range(1000)]))  # 10 subs of 100
-    points, _, per = series.group_stats(subs, 3)
-    assert per == 4 and len(points) == 3
-    assert [p["count"] for p in points] == [400, 400, 200]
-    assert points[0]["total_reward"] == pytest.approx(199.5)
-    assert (points[2]["total_reward_min"], points[2]["total_reward_max"]) == (800.0, 999.0)
+    points, _ = series.group_stats(subs, 3)
+    assert len(points) == 3
+    assert [p["count"] for p in points] == [300, 300, 400]
+    assert points[0]["total_reward"] == pytest.approx(149.5)
+    assert (points[2]["total_reward_min"], points[2]["total_reward_max"]) == (600.0, 999.0)
+
+
+@pytest.mark.parametrize("episodes", [1001, 1500, 20_001, 60_000])
+def test_downsampling_gives_exactly_the_requested_points(episodes):
+    """A run longer than the requested points gets that many (the old grouping gave 501 for 1,001)."""
+    all_eps = eps([float(i % 5) for i in range(episodes)])
+    points, _ = series.downsample_episodes(all_eps, 1000)
+    assert len(points) == 1000 and sum(p["count"] for p in points) == episodes
+    if episodes >= 100_000 // 2:
+        stats_points, _ = series.group_stats(layout.sub_stats(all_eps), 500)
+        assert len(stats_points) == 500
+
+
+def test_custom_metric_is_stored_aggregated_and_described():
+    from trainyard_runstore import packing
+
+    e = [Episode(episode=i, total_reward=1.0, steps=1, metrics={"opponent_score": float(i)}) for i in range(1, 201)]
+    doc = layout.bucket_doc(0, e)
+    assert "opponent_score:opt_float" in doc["columns"]
+    assert layout.bucket_episodes(doc, 1, 200)[-1].metrics == {"opponent_score": 200.0}
+    assert layout.bucket_columns(doc, 10, 12, ["opponent_score"]) == {"episode": [10, 11, 12],
+                                                                      "opponent_score": [10.0, 11.0, 12.0]}
+    points, _ = series.downsample_episodes(e, 2)
+    assert points[1]["opponent_score"] == pytest.approx(150.5)
+    assert (points[1]["opponent_score_min"], points[1]["opponent_score_max"]) == (101.0, 200.0)
+    back = layout.page_subs(layout.page_doc(0, {0: layout.sub_stats(e)}))
+    assert back[0][1].aggs["opponent_score"].max == 200.0
+    assert packing.STORED_KIND["bool"] == "opt_bool"
+    with pytest.raises(ValueError, match="reserved"):
+        Episode(episode=1, total_reward=0, steps=0, metrics={"steps": 1.0})
 
 
 def test_list_sort_rejects_unknown_fields_by_name():
@@ -81,7 +111,8 @@ def test_packing_round_trips_every_field():
            Episode(episode=2, total_reward=-1e300, steps=0),
            Episode(episode=3, total_reward=5.0, steps=7, win=False, timestep=2**40)]
     back = packing.unpack(packing.pack(eps, packing.EPISODE_COLUMNS), packing.EPISODE_COLUMNS)
-    assert back == [e.model_dump() for e in eps]
+    assert back == [e.model_dump(exclude={"metrics"}) for e in eps]
+    assert layout.bucket_episodes(layout.bucket_doc(0, eps), 1, 3) == eps
     big = [Episode(episode=i, total_reward=float(i % 13), steps=40, win=i % 2 == 0, timestep=i * 40, win_rate=0.5)
            for i in range(1, 1001)]
     assert len(packing.pack(big, packing.EPISODE_COLUMNS)) < 12_000  # vs ~60 KB as nested documents
@@ -91,5 +122,5 @@ def test_stats_pages_round_trip_exactly():
     eps = [Episode(episode=i, total_reward=float(i % 7) - 2.5, steps=i % 5, win=i % 3 == 0, timestep=i,
                    win_rate=(i % 10) / 10 if i > 50 else None) for i in range(1, 2501)]
     subs = {b: layout.sub_stats(eps[b * 1000:(b + 1) * 1000]) for b in range(3)}
-    back = layout.page_subs(layout.page_doc("r", 0, subs))
+    back = layout.page_subs(layout.page_doc(0, subs))
     assert {b: [s.to_doc() for s in v] for b, v in back.items()} == {b: [s.to_doc() for s in v] for b, v in subs.items()}

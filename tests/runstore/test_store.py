@@ -27,7 +27,7 @@ def test_episodes_across_buckets_written_once_even_when_replayed(store):
     assert run["summary"]["max_reward"] == 2200.0
     assert run["summary"]["mean_reward"] == pytest.approx(sum(range(1, 2201)) / 2200)
     assert run["last_episode"]["episode"] == 2200
-    assert store.db[layout.BUCKETS].count_documents({"run_id": "r"}) == 3
+    assert store.db[layout.episodes_collection("r")].count_documents({}) == 3
 
 
 def test_create_run_twice_keeps_start_and_reopens(store):

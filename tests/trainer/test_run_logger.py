@@ -58,7 +58,7 @@ def test_episodes_are_batched_off_the_training_thread(mongo_settings, tmp_path):
         logger.log_episode(float(i), 10, win=i % 2 == 0)
     enqueue_seconds = time.perf_counter() - t0
     logger.close()
-    bucket_writes = [c for c in listener.commands if c == ("update", layout.BUCKETS)]
+    bucket_writes = [c for c in listener.commands if c == ("update", layout.episodes_collection(logger.run_id))]
     assert 1 <= len(bucket_writes) <= 10, f"500 episodes should take a few batched writes, got {len(bucket_writes)}"
     assert enqueue_seconds < 1.0  # loose: only catches a synchronous database write per episode
     check = RunStore(mongo_settings)

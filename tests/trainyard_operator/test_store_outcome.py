@@ -50,7 +50,7 @@ async def test_no_live_pod_and_no_heartbeat_is_lost_but_a_live_pod_is_not(mongo_
         store.create_run(RunRecord(run_id=uid, agent_id="a", start_time=old))
         store.claim_run(uid)
         store.heartbeat(uid, 1, episode=4)
-        store.db[layout.RUNS].update_one(layout.run_key(uid), {"$set": {"heartbeat.time": old}})
+        store.home(uid).update_one(layout.HOME_KEY, {"$set": {"heartbeat.time": old}})
     now = datetime.now(UTC)
     job = JobFacts(name="j", active=1)
     dead = (PodFacts(name="p1", phase="Failed", created=old, started=old, exit_code=137),)

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from pymongo.errors import ConnectionFailure, PyMongoError
 
@@ -47,6 +48,8 @@ def create_app(settings: ApiSettings | None = None, mongo: MongoSettings | None 
     app = FastAPI(title="Trainyard history API", version="0.1.0", lifespan=lifespan,
                   description="Training runs recorded by the Trainyard trainer: history, series, live updates.")
     app.add_middleware(MetricsMiddleware)
+    # Large answers (lists, series, exports) compress 4-10x; level 5 keeps a 200k-episode history fast.
+    app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
 
     @app.exception_handler(PyMongoError)
     async def mongo_error(request: Request, exc: PyMongoError) -> JSONResponse:

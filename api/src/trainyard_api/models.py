@@ -8,12 +8,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from trainyard_runstore.metrics import MetricSpec
 from trainyard_runstore.schema import Checkpoint, EvalGame, Evaluation, Rollout, RunStats, RunStatus
 
 
 class EpisodePoint(BaseModel):
+    """One episode, or in a downsampled series one group of episodes. Custom metrics (and in
+    downsampled points ``<name>_min``/``<name>_max`` of every metric) appear as further fields."""
+
+    model_config = ConfigDict(extra="allow")
+
     episode: int
     total_reward: float
     steps: int
@@ -39,8 +45,14 @@ class RunMetrics(BaseModel):
 
 
 class DetailMetrics(RunMetrics):
-    downsampled: bool = False
-    resolution: int = Field(default=1, description="episodes per point; 1 when unsampled")
+    downsampled: bool = Field(
+        default=False,
+        description="true when each point is a group of episodes (value per the metric's aggregation, with "
+                    "<name>_min/<name>_max and count), not one episode; also sent as the X-Downsampled header")
+    resolution: int = Field(default=1, description="episodes per point (rounded up); 1 when unsampled")
+    next_episode: int | None = Field(
+        default=None, description="unsampled series are cut after the page limit: request again with "
+                                  "from_episode (or since_episode) set to get the episodes from this one on")
 
 
 class RunSummary(BaseModel):
@@ -76,6 +88,8 @@ class RunSummary(BaseModel):
 
 class RunDetail(RunSummary):
     config: dict[str, Any] = Field(default_factory=dict)
+    metric_specs: list[MetricSpec] = Field(default_factory=list,
+                                           description="per-episode metrics this run can have: built-in and custom")
     checkpoint_paths: list[Checkpoint] = Field(default_factory=list)
     metrics: DetailMetrics
     last_rollout: Rollout | None = Field(default=None, description="diagnostics of the newest rollout")

@@ -8,6 +8,8 @@ Operations stay within what FerretDB v1 supports (find, sort, limit, projections
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,11 +21,6 @@ from trainyard_runstore.layout import SubStats
 from trainyard_runstore.schema import EvalGame, Episode, Rollout
 from trainyard_runstore.settings import MongoSettings
 
-# Ranges of up to max(max_points * factor, minimum) episodes are read raw and grouped exactly;
-# longer ones are answered from the stats pages (resolution SUB_SIZE episodes).
-RAW_READ_LIMIT_FACTOR = 5
-RAW_READ_MIN = 20_000
-CONCURRENT_READS = 8
 
 
 @dataclass
@@ -32,6 +29,10 @@ class Series:
     rolling_win_rate: list[dict]
     downsampled: bool
     resolution: int
+    next_episode: int | None = None  # unsampled and cut at the read limit: the first episode not returned
+
+
+log = logging.getLogger(__name__)
 
 
 class AsyncRunStore:
@@ -53,7 +54,19 @@ class AsyncRunStore:
 
     async def mark_lost(self, timeout: float, *, noticed_by: str) -> list[str]:
         """Give running runs silent for ``timeout`` seconds the Lost verdict (see ``liveness``)."""
-        return await liveness.mark_lost_async(self.db[layout.RUNS], timeout, noticed_by=noticed_by)
+        lost = await liveness.mark_lost_async(self.db[layout.RUNS], lambda run_id: self.db[layout.home(run_id)],
+                                              timeout, noticed_by=noticed_by)
+        for run_id in lost:
+            await self._sync_index(run_id)
+        return lost
+
+    async def _sync_index(self, run_id: str) -> None:
+        """Copy a run's list fields into the run index (as ``RunStore.sync_index`` does)."""
+        doc = await self.db[layout.home(run_id)].find_one(layout.HOME_KEY)
+        if doc is None:
+            return
+        await self.db[layout.RUNS].replace_one(layout.run_key(run_id), layout.index_doc(doc), upsert=True)
+        await self.db[layout.META].update_one(layout.INDEX_VERSION_KEY, {"$inc": {"version": 1}}, upsert=True)
 
     async def ensure_indexes(self) -> None:
         # One index per command: FerretDB v1.24 drops the connection when a multi-index
@@ -64,79 +77,110 @@ class AsyncRunStore:
             for index in indexes:
                 await self.db[name].create_indexes([index])
         self._indexes_ready = True
+        if await self.db[layout.RUNS].find_one({"layout": {"$exists": False}}, {"_id": 1}):
+            log.warning("this database holds runs in the old layout: their details are unavailable until "
+                        "'trainyard-store migrate' moves them")
 
     async def list_runs(self, *, filters: dict[str, Any], sort: str, limit: int, offset: int = 0
                         ) -> tuple[list[dict], int]:
+        """A page of the run index (one small document per run) and the number of matches."""
         flt = layout.list_filter(**filters)
         coll = self.db[layout.RUNS]
-        cursor = coll.find(flt, layout.RUN_PROJECTION).sort(layout.list_sort(sort)).skip(offset).limit(limit)
+        cursor = coll.find(flt).sort(layout.list_sort(sort)).skip(offset).limit(limit)
         # Concurrently: FerretDB answers each by a pass over the collection.
         docs, total = await asyncio.gather(cursor.to_list(), coll.count_documents(flt))
         return docs, total
+
+    async def index_version(self) -> int:
+        """A number that changes whenever any run's list entry changes (the list's change token)."""
+        doc = await self.db[layout.META].find_one(layout.INDEX_VERSION_KEY)
+        return int((doc or {}).get("version", 0))
 
     async def agent_ids(self) -> list[str]:
         return sorted(d["_id"] for d in await self.db[layout.AGENTS].find({}, {"_id": 1}).to_list())
 
     async def get_run(self, run_id: str, *, full: bool = True) -> dict[str, Any] | None:
-        projection = None if full else layout.RUN_PROJECTION
-        return await self.db[layout.RUNS].find_one(layout.run_key(run_id), projection)
+        """The run's home document (``full=False``: without config, checkpoints and evaluations)."""
+        projection = None if full else {**layout.RUN_PROJECTION, "version": 1, "metric_specs": 1}
+        doc = await self.db[layout.home(run_id)].find_one(layout.HOME_KEY, projection)
+        if doc is not None:
+            doc["_id"] = layout.run_key(run_id)["_id"]
+        return doc
 
-    async def _by_ids(self, collection: str, keys: list[dict]) -> list[dict | None]:
-        """Point reads by ``_id``, a few at a time (the one filter FerretDB pushes down)."""
-        out: list[dict | None] = []
-        for i in range(0, len(keys), CONCURRENT_READS):
-            out.extend(await asyncio.gather(*(self.db[collection].find_one(k) for k in keys[i:i + CONCURRENT_READS])))
-        return out
+    async def _buckets(self, run_id: str, first: int, last: int) -> AsyncIterator[dict]:
+        """The run's bucket documents holding ``first``..``last``, in order (one range query)."""
+        cursor = self.db[layout.episodes_collection(run_id)].find(layout.bucket_range(first, last)).sort("_id", 1)
+        async for doc in cursor:
+            yield doc
 
     async def episodes(self, run_id: str, first: int, last: int) -> list[Episode]:
         """Episodes ``first``..``last`` (inclusive) in order."""
-        keys = [layout.bucket_key(run_id, b) for b in layout.buckets_between(first, last)]
-        return [ep for doc in await self._by_ids(layout.BUCKETS, keys) for ep in layout.bucket_episodes(doc, first, last)]
+        if last < first:
+            return []
+        return [ep async for doc in self._buckets(run_id, first, last)
+                for ep in layout.bucket_episodes(doc, first, last)]
 
     async def iter_episodes(self, run_id: str, last: int) -> AsyncIterator[Episode]:
-        """Every episode up to ``last`` in order, a few buckets in memory at a time (exports)."""
-        buckets = list(layout.buckets_between(1, last))
-        for i in range(0, len(buckets), CONCURRENT_READS):
-            keys = [layout.bucket_key(run_id, b) for b in buckets[i:i + CONCURRENT_READS]]
-            for doc in await self._by_ids(layout.BUCKETS, keys):
-                for ep in layout.bucket_episodes(doc, 1, last):
-                    yield ep
+        """Every episode up to ``last`` in order, one bucket batch in memory at a time (exports)."""
+        async for doc in self._buckets(run_id, 1, last):
+            for ep in layout.bucket_episodes(doc, 1, last):
+                yield ep
+
+    async def iter_columns(self, run_id: str, first: int, last: int, names: list[str] | None
+                           ) -> AsyncIterator[dict[str, list]]:
+        """Episodes ``first``..``last`` as one dict of columns per bucket (``names``: which metrics)."""
+        if last < first:
+            return
+        async for doc in self._buckets(run_id, first, last):
+            yield layout.bucket_columns(doc, first, last, names)
 
     async def sub_stats(self, run_id: str, first: int, last: int) -> list[SubStats]:
-        pages = range(layout.page_of(layout.bucket_of(first)), layout.page_of(layout.bucket_of(last)) + 1)
+        pages = layout.page_range(layout.page_of(layout.bucket_of(first)), layout.page_of(layout.bucket_of(last)))
         out = []
-        for doc in await self._by_ids(layout.STATS, [layout.page_key(run_id, p) for p in pages]):
+        async for doc in self.db[layout.home(run_id)].find(pages).sort("_id", 1):
             for _bucket, subs in sorted(layout.page_subs(doc).items()):
                 out.extend(s for s in subs if s.last >= first and s.first <= last)
         return out
 
     async def series(self, run_id: str, *, total: int, max_points: int | None,
-                     first: int = 1, last: int | None = None) -> Series:
-        """Episode series in [first, last], downsampled to ``max_points`` when longer."""
+                     first: int = 1, last: int | None = None, limit: int | None = None) -> Series:
+        """Episode series in [first, last], downsampled to exactly ``max_points`` when longer.
+
+        Unsampled reads stop after ``limit`` episodes (the caller pages on with ``next_episode``).
+        Ranges of up to ``max_points * SUB_SIZE`` episodes are grouped from the raw episodes, longer
+        ones from the statistics pages, so a run always gets ``max_points`` points.
+        """
         upper = total if last is None else min(last, total)
         count = max(0, upper - first + 1)
         if count == 0:
             return Series([], [], False, 1)
         if max_points is None or count <= max_points:
+            next_episode = None
+            if limit is not None and count > limit:
+                upper, next_episode = first + limit - 1, first + limit
             eps, wr = series.raw_points(await self.episodes(run_id, first, upper))
-            return Series(eps, wr, False, 1)
-        if count <= max(max_points * RAW_READ_LIMIT_FACTOR, RAW_READ_MIN):
-            eps, wr, per = series.downsample_episodes(await self.episodes(run_id, first, upper), max_points)
-            return Series(eps, wr, per > 1, per)
+            return Series(eps, wr, False, 1, next_episode)
+        if count <= max_points * layout.SUB_SIZE:
+            chunks = [c async for c in self.iter_columns(run_id, first, upper, None)]
+            eps, wr = series.downsample_columns(chunks, max_points)
+            return Series(eps, wr, True, math.ceil(count / max_points))
         stats = await self.sub_stats(run_id, first, upper)
-        eps, wr, per = series.group_stats(stats, max_points)
-        return Series(eps, wr, True, per * layout.SUB_SIZE)
+        eps, wr = series.group_stats(stats, max_points)
+        return Series(eps, wr, True, math.ceil(count / max_points))
 
     async def rollouts(self, run_id: str, first: int, last: int) -> list[Rollout]:
         """Rollouts ``first``..``last`` (inclusive) in order."""
-        keys = [layout.rollout_page_key(run_id, p) for p in layout.rollout_pages_between(first, last)]
-        return [r for doc in await self._by_ids(layout.ROLLOUTS, keys) for r in layout.page_rollouts(doc, first, last)]
+        cursor = self.db[layout.home(run_id)].find(layout.rollout_page_range(first, last)).sort("_id", 1)
+        return [r async for doc in cursor for r in layout.page_rollouts(doc, first, last)]
 
     async def game(self, run_id: str, n: int) -> EvalGame | None:
-        doc = await self.db[layout.GAMES].find_one(layout.game_key(run_id, n))
+        doc = await self.db[layout.games_collection(run_id)].find_one(layout.game_key(n))
         return EvalGame.model_validate(doc) if doc else None
 
     async def benchmark_runs(self, env_id: str) -> list[dict[str, Any]]:
-        """Completed runs of ``env_id`` with their config and evaluations: one find on the run list."""
-        cursor = self.db[layout.RUNS].find(layout.benchmark_filter(env_id), layout.BENCHMARK_PROJECTION)
-        return await cursor.to_list()
+        """Completed runs of ``env_id`` with their config and evaluations: found in the run index,
+        read from each run's home."""
+        found = await self.db[layout.RUNS].find(layout.benchmark_filter(env_id), {"run_id": 1}).to_list()
+        homes = await asyncio.gather(*(self.db[layout.home(d["run_id"])].find_one(
+            layout.HOME_KEY, layout.BENCHMARK_PROJECTION) for d in found))
+        return [h for h in homes if h is not None]

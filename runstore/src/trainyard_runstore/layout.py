@@ -2,42 +2,59 @@
 
 Pure functions only (no I/O); ``sync_store`` and ``async_store`` execute what this module builds.
 
-A run can reach 1,000,000 episodes, far past MongoDB's 16 MB document limit, so episodes live in
-*bucket* documents of ``BUCKET_SIZE`` episodes each, and *stats pages* keep min/max/sum per
-``SUB_SIZE`` episodes for ``PAGE_BUCKETS`` buckets at a time. The API downsamples a long run from the
-stats alone. Writes replace whole buckets merged by episode number, so replaying an episode never
-duplicates it.
+Layout 2: *per-run collections and a slim run index.* FerretDB v1 (the embedded default) scans a
+whole collection for every operation, even an exact ``_id`` lookup, and uses no secondary index. So
+everything of one run lives in collections of its own, and one run's reads and writes cost the same
+however many other runs the database holds:
 
-Every single-run read and write addresses documents by ``_id`` alone (computed here from the
-run_id): FerretDB's SQLite backend pushes down only a filter that is exactly ``{_id: <string or
-ObjectId>}`` and scans the whole collection otherwise; MongoDB serves both from its ``_id`` index.
-A run document's ``_id`` is an ObjectId derived from its run_id (the spec's schema keeps its ObjectId).
+- ``run.<key>`` (the run's *home*): the full run document (``_id: "run"``), its statistics pages
+  (``p00000``...) and rollout pages (``r00000``...): a few dozen documents even for 1,000,000 episodes;
+- ``run.<key>.episodes``: the episode *buckets* of ``BUCKET_SIZE`` episodes (``_id`` ``0000000``...);
+- ``run.<key>.games``: evaluation games, one per document (``_id`` ``0000001``...).
 
-Rollout diagnostics live in *rollout pages* of ``ROLLOUT_PAGE_SIZE`` rollouts, replaced whole and
-merged by rollout number like buckets. Evaluation games live one per document (``game_key``), numbered
-across all evaluations of the run; the evaluations themselves are a short list on the run document.
+``<key>`` is the hex ObjectId derived from the run_id (any run_id makes a valid, short name). Ranges
+are ``_id`` ranges of zero-padded strings: one query, served by the ``_id`` index on MongoDB and by a
+scan of this run's own documents on FerretDB. The run list reads ``training_runs``, one small *index*
+document per run (list fields only; config, checkpoints and evaluations stay in the home document),
+and ``training_meta`` holds a counter that changes with every index write, the list's cheap change
+token (ETag). The writer refreshes the index at most every ``INDEX_REFRESH_SECONDS`` while a run
+only logs episodes, and at once on every other change; the home document is always exact.
+
+Buckets and statistics pages are packed (``packing``) and describe their own columns. Statistics
+pages keep count/sum/min/max/last per metric for every ``SUB_SIZE`` episodes of ``PAGE_BUCKETS``
+buckets, so the API downsamples a long run from them alone. Writes replace whole buckets merged by
+episode number, so replaying an episode never duplicates it.
+
+Layout 1 (one collection per kind, shared by all runs) is converted by ``migrate``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bson import Binary, ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from trainyard_runstore import packing
+from trainyard_runstore import metrics, packing
 from trainyard_runstore.schema import EvalGame, Episode, Rollout, RunStats, RunStatus
 
-RUNS = "training_runs"
-BUCKETS = "training_episode_buckets"
-STATS = "training_episode_stats"
+LAYOUT = 2
+RUNS = "training_runs"  # the slim run index
 # One tiny document per agent id, so the agent filter's options need no pass over every run.
 AGENTS = "training_agents"
-ROLLOUTS = "training_rollouts"
-GAMES = "training_eval_games"
+META = "training_meta"
+INDEX_VERSION_KEY = {"_id": "run_index"}
+# Shared collections of layout 1 (read only by ``migrate``).
+OLD_BUCKETS = "training_episode_buckets"
+OLD_STATS = "training_episode_stats"
+OLD_ROLLOUTS = "training_rollouts"
+OLD_GAMES = "training_eval_games"
+RUN_DOC_ID = "run"
+INDEX_REFRESH_SECONDS = 2.0
 
 BUCKET_SIZE = 1000
 SUB_SIZE = 100
@@ -51,11 +68,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("agent_id", ASCENDING), ("start_time", DESCENDING)], name="agent_start"),
         IndexModel([("status", ASCENDING), ("start_time", DESCENDING)], name="status_start"),
         IndexModel([("algorithm", ASCENDING), ("start_time", DESCENDING)], name="algorithm_start"),
+        IndexModel([("env_id", ASCENDING), ("status", ASCENDING)], name="env_status"),
     ],
-    BUCKETS: [IndexModel([("run_id", ASCENDING), ("bucket", ASCENDING)], unique=True, name="run_bucket")],
-    STATS: [IndexModel([("run_id", ASCENDING), ("page", ASCENDING)], unique=True, name="run_page")],
-    ROLLOUTS: [IndexModel([("run_id", ASCENDING), ("page", ASCENDING)], unique=True, name="run_page")],
-    GAMES: [IndexModel([("run_id", ASCENDING), ("n", ASCENDING)], unique=True, name="run_game")],
 }
 
 # Sortable list columns -> stored field path.
@@ -72,10 +86,38 @@ SORT_FIELDS: dict[str, str] = {
     "run_id": "run_id",
 }
 
+# The fields a run's index document copies from its home document (what lists and live polling show).
+INDEX_FIELDS = ("run_id", "agent_id", "algorithm", "status", "start_time", "end_time", "duration_seconds",
+                "summary", "last_episode", "metadata", "env_id")
+
+
+def _oid(run_id: str) -> ObjectId:
+    return ObjectId(hashlib.sha256(run_id.encode()).digest()[:12])
+
 
 def run_key(run_id: str) -> dict[str, Any]:
-    """The filter that finds a run document (its ``_id`` is derived from the run_id)."""
-    return {"_id": ObjectId(hashlib.sha256(run_id.encode()).digest()[:12])}
+    """The filter that finds a run's index document (its ``_id`` is derived from the run_id)."""
+    return {"_id": _oid(run_id)}
+
+
+def home(run_id: str) -> str:
+    """The run's own collection: its full document, statistics pages and rollout pages."""
+    return f"run.{_oid(run_id)}"
+
+
+def episodes_collection(run_id: str) -> str:
+    return f"{home(run_id)}.episodes"
+
+
+def games_collection(run_id: str) -> str:
+    return f"{home(run_id)}.games"
+
+
+def run_collections(run_id: str) -> list[str]:
+    return [home(run_id), episodes_collection(run_id), games_collection(run_id)]
+
+
+HOME_KEY = {"_id": RUN_DOC_ID}
 
 
 def bucket_of(episode: int) -> int:
@@ -86,24 +128,50 @@ def page_of(bucket: int) -> int:
     return bucket // PAGE_BUCKETS
 
 
-def bucket_key(run_id: str, bucket: int) -> dict[str, Any]:
-    return {"_id": f"{run_id}/b{bucket:07d}"}
+def bucket_id(bucket: int) -> str:
+    return f"{bucket:07d}"
 
 
-def page_key(run_id: str, page: int) -> dict[str, Any]:
-    return {"_id": f"{run_id}/p{page:05d}"}
+def bucket_key(bucket: int) -> dict[str, Any]:
+    return {"_id": bucket_id(bucket)}
+
+
+def bucket_range(first: int, last: int) -> dict[str, Any]:
+    """Filter of the buckets holding episodes ``first``..``last`` (one ``_id`` range)."""
+    return {"_id": {"$gte": bucket_id(bucket_of(max(first, 1))), "$lte": bucket_id(bucket_of(max(last, 1)))}}
+
+
+def page_id(page: int) -> str:
+    return f"p{page:05d}"
+
+
+def page_key(page: int) -> dict[str, Any]:
+    return {"_id": page_id(page)}
+
+
+def page_range(first_page: int, last_page: int) -> dict[str, Any]:
+    return {"_id": {"$gte": page_id(first_page), "$lte": page_id(last_page)}}
 
 
 def rollout_page_of(rollout: int) -> int:
     return (rollout - 1) // ROLLOUT_PAGE_SIZE
 
 
-def rollout_page_key(run_id: str, page: int) -> dict[str, Any]:
-    return {"_id": f"{run_id}/r{page:05d}"}
+def rollout_page_id(page: int) -> str:
+    return f"r{page:05d}"
 
 
-def game_key(run_id: str, n: int) -> dict[str, Any]:
-    return {"_id": f"{run_id}/g{n:05d}"}
+def rollout_page_key(page: int) -> dict[str, Any]:
+    return {"_id": rollout_page_id(page)}
+
+
+def rollout_page_range(first: int, last: int) -> dict[str, Any]:
+    return {"_id": {"$gte": rollout_page_id(rollout_page_of(max(first, 1))),
+                    "$lte": rollout_page_id(rollout_page_of(max(last, 1)))}}
+
+
+def game_key(n: int) -> dict[str, Any]:
+    return {"_id": f"{n:07d}"}
 
 
 def buckets_between(first: int, last: int) -> range:
@@ -112,72 +180,93 @@ def buckets_between(first: int, last: int) -> range:
 
 
 def episode_to_doc(ep: Episode) -> dict[str, Any]:
-    return ep.model_dump(exclude_none=True)
+    doc = ep.model_dump(exclude_none=True)
+    if not doc.get("metrics"):
+        doc.pop("metrics", None)
+    return doc
+
+
+def index_doc(home_doc: dict[str, Any]) -> dict[str, Any]:
+    """The run's index document, copied from its home document."""
+    doc = {k: home_doc.get(k) for k in INDEX_FIELDS}
+    doc["env_id"] = (home_doc.get("config") or {}).get("env_id")
+    doc["layout"] = LAYOUT
+    return doc
 
 
 # ---------------------------------------------------------------- per-bucket statistics
 
 
 @dataclass
+class Agg:
+    """count, sum, min, max and last value of one metric over some episodes; combinable exactly."""
+
+    n: int = 0
+    sum: float = 0.0
+    min: float = math.inf
+    max: float = -math.inf
+    last: float | None = None
+
+    def add(self, v: float) -> None:
+        self.n += 1
+        self.sum += v
+        if v < self.min:
+            self.min = v
+        if v > self.max:
+            self.max = v
+        self.last = v
+
+    def merge(self, other: Agg) -> None:
+        if not other.n:
+            return
+        self.n += other.n
+        self.sum += other.sum
+        self.min = min(self.min, other.min)
+        self.max = max(self.max, other.max)
+        self.last = other.last
+
+    def value(self, aggregation: str) -> float | None:
+        if not self.n:
+            return None
+        if aggregation == "last":
+            return self.last
+        if aggregation == "sum":
+            return self.sum
+        return self.sum / self.n
+
+
+@dataclass
 class SubStats:
-    """Aggregates of up to SUB_SIZE consecutive episodes; combinable exactly."""
+    """Aggregates of up to SUB_SIZE consecutive episodes, per metric; combinable exactly."""
 
     first: int
     last: int
     count: int = 0
-    reward_sum: float = 0.0
-    reward_min: float = float("inf")
-    reward_max: float = float("-inf")
-    steps_sum: int = 0
-    wins: int = 0
-    timestep_last: int | None = None
-    wr_sum: float = 0.0
-    wr_count: int = 0
-    wr_min: float | None = None
-    wr_max: float | None = None
-    wr_last: float | None = None
+    aggs: dict[str, Agg] = field(default_factory=dict)
 
     def add(self, ep: Episode) -> None:
         self.first = min(self.first, ep.episode)
         self.last = max(self.last, ep.episode)
         self.count += 1
-        self.reward_sum += ep.total_reward
-        self.reward_min = min(self.reward_min, ep.total_reward)
-        self.reward_max = max(self.reward_max, ep.total_reward)
-        self.steps_sum += ep.steps
-        self.wins += 1 if ep.win else 0
-        if ep.timestep is not None:
-            self.timestep_last = ep.timestep
-        if ep.win_rate is not None:
-            self.wr_sum += ep.win_rate
-            self.wr_count += 1
-            self.wr_min = ep.win_rate if self.wr_min is None else min(self.wr_min, ep.win_rate)
-            self.wr_max = ep.win_rate if self.wr_max is None else max(self.wr_max, ep.win_rate)
-            self.wr_last = ep.win_rate
+        for name, v in ep.values().items():
+            agg = self.aggs.get(name)
+            if agg is None:
+                agg = self.aggs[name] = Agg()
+            agg.add(float(v))
 
     def merge(self, other: SubStats) -> None:
         self.first = min(self.first, other.first)
         self.last = max(self.last, other.last)
         self.count += other.count
-        self.reward_sum += other.reward_sum
-        self.reward_min = min(self.reward_min, other.reward_min)
-        self.reward_max = max(self.reward_max, other.reward_max)
-        self.steps_sum += other.steps_sum
-        self.wins += other.wins
-        self.timestep_last = other.timestep_last if other.timestep_last is not None else self.timestep_last
-        self.wr_sum += other.wr_sum
-        self.wr_count += other.wr_count
-        for name, pick in (("wr_min", min), ("wr_max", max)):
-            a, b = getattr(self, name), getattr(other, name)
-            setattr(self, name, b if a is None else a if b is None else pick(a, b))
-        self.wr_last = other.wr_last if other.wr_last is not None else self.wr_last
+        for name, agg in other.aggs.items():
+            mine = self.aggs.get(name)
+            if mine is None:
+                mine = self.aggs[name] = Agg()
+            mine.merge(agg)
 
     def to_doc(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> SubStats:
-        return cls(**{k: doc[k] for k in cls.__dataclass_fields__ if k in doc})
+        return {"first": self.first, "last": self.last, "count": self.count,
+                "aggs": {k: dict(v.__dict__) for k, v in sorted(self.aggs.items())}}
 
 
 def sub_stats(episodes: Iterable[Episode]) -> list[SubStats]:
@@ -198,38 +287,94 @@ def merge_episodes(existing: Iterable[Episode], new: Iterable[Episode]) -> list[
     return [by_number[n] for n in sorted(by_number)]
 
 
-def bucket_doc(run_id: str, bucket: int, episodes: list[Episode]) -> dict:
-    """The bucket document for a bucket's complete, sorted episodes (packed, see ``packing``)."""
+def episode_columns(episodes: Iterable[Episode]) -> packing.Columns:
+    """The columns a bucket of these episodes needs: the built-ins, then every custom metric present."""
+    custom = sorted({name for ep in episodes for name in ep.metrics})
+    cols = [("episode", "int")]
+    cols += [(m.name, packing.STORED_KIND[m.type]) for m in metrics.EPISODE_METRICS]
+    cols += [("time", "opt_time")]
+    cols += [(name, "opt_float") for name in custom]
+    return tuple(cols)
+
+
+def _episode_get(ep: Episode, name: str) -> Any:
+    if name in Episode.model_fields:
+        return getattr(ep, name)
+    return ep.metrics.get(name)
+
+
+def bucket_doc(bucket: int, episodes: list[Episode]) -> dict:
+    """The bucket document for a bucket's complete, sorted episodes (packed, self-describing)."""
+    columns = episode_columns(episodes)
     return {
-        **bucket_key(run_id, bucket),
-        "run_id": run_id,
+        **bucket_key(bucket),
         "bucket": bucket,
         "first_episode": episodes[0].episode,
         "last_episode": episodes[-1].episode,
         "count": len(episodes),
         "format": packing.FORMAT,
-        "packed": Binary(packing.pack(episodes, packing.EPISODE_COLUMNS)),
+        "columns": columns_text(columns),
+        "packed": Binary(packing.pack(episodes, columns, _episode_get)),
     }
 
 
-def page_doc(run_id: str, page: int, subs_by_bucket: dict[int, list[SubStats]]) -> dict:
-    """A stats page: the sub-bucket statistics of up to PAGE_BUCKETS buckets (packed)."""
-    rows = [{"bucket": b, **s.to_doc()} for b, subs in sorted(subs_by_bucket.items()) for s in subs]
+def columns_text(columns: packing.Columns) -> str:
+    """``"episode:int,total_reward:opt_float,..."``: one string, as FerretDB stores no nested arrays."""
+    return ",".join(f"{name}:{kind}" for name, kind in columns)
+
+
+def doc_columns(doc: dict) -> packing.Columns:
+    """A packed document's columns (layout-1 buckets predate self-description)."""
+    text = doc.get("columns")
+    if not text:
+        return packing.EPISODE_COLUMNS
+    return tuple(tuple(c.rsplit(":", 1)) for c in text.split(","))  # type: ignore[misc]
+
+
+_STAT_FIELDS = (("n", "int"), ("sum", "float"), ("min", "float"), ("max", "float"), ("last", "opt_float"))
+
+
+def page_doc(page: int, subs_by_bucket: dict[int, list[SubStats]]) -> dict:
+    """A stats page: the sub-bucket statistics of up to PAGE_BUCKETS buckets (packed, self-describing)."""
+    rows = [(b, s) for b, subs in sorted(subs_by_bucket.items()) for s in subs]
+    names = sorted({name for _, s in rows for name in s.aggs})
+    columns: list[tuple[str, str]] = [("bucket", "int"), ("first", "int"), ("last", "int"), ("count", "int")]
+    columns += [(f"{name}.{f}", kind) for name in names for f, kind in _STAT_FIELDS]
+    empty = Agg()
+
+    def get(row: tuple[int, SubStats], col: str) -> Any:
+        b, s = row
+        if col == "bucket":
+            return b
+        if "." not in col:
+            return getattr(s, col)
+        name, f = col.rsplit(".", 1)
+        return getattr(s.aggs.get(name, empty), f)
+
     return {
-        **page_key(run_id, page),
-        "run_id": run_id,
+        **page_key(page),
         "page": page,
         "format": packing.FORMAT,
-        "packed": Binary(packing.pack(rows, packing.SUB_STATS_COLUMNS, dict.get)),
+        "columns": columns_text(tuple(columns)),
+        "packed": Binary(packing.pack(rows, tuple(columns), get)),
     }
 
 
 def page_subs(doc: dict | None) -> dict[int, list[SubStats]]:
     if not doc:
         return {}
+    columns = doc_columns(doc)
+    raw = packing.unpack_raw(doc["packed"], columns)
+    names = sorted({c.rsplit(".", 1)[0] for c, _ in columns if "." in c})
+    buckets, firsts, lasts, counts = (raw[c].tolist() for c in ("bucket", "first", "last", "count"))
+    per_name = {name: [packing.decode(raw[f"{name}.{f}"], kind) for f, kind in _STAT_FIELDS] for name in names}
     out: dict[int, list[SubStats]] = {}
-    for row in packing.unpack(doc["packed"], packing.SUB_STATS_COLUMNS):
-        out.setdefault(row.pop("bucket"), []).append(SubStats(**row))
+    for i, b in enumerate(buckets):
+        aggs = {}
+        for name, (n, sm, mn, mx, last) in per_name.items():
+            if n[i]:
+                aggs[name] = Agg(n[i], sm[i], mn[i], mx[i], last[i])
+        out.setdefault(b, []).append(SubStats(firsts[i], lasts[i], counts[i], aggs))
     return out
 
 
@@ -242,18 +387,20 @@ def summarize(subs: Iterable[SubStats], last: Episode | None) -> RunStats:
         total.merge(s)
     if total is None or total.count == 0:
         return RunStats()
-    final_wr = last.win_rate if last is not None else total.wr_last
-    mean = total.reward_sum / total.count
+    reward = total.aggs.get("total_reward", Agg())
+    wr = total.aggs.get("win_rate", Agg())
+    final_wr = last.win_rate if last is not None else wr.last
+    mean = reward.sum / total.count
     return RunStats(
         episodes=total.count,
-        timesteps=total.timestep_last or 0,
-        reward_sum=total.reward_sum,
+        timesteps=int(total.aggs["timestep"].last or 0) if "timestep" in total.aggs else 0,
+        reward_sum=reward.sum,
         mean_reward=mean,
-        max_reward=total.reward_max,
-        min_reward=total.reward_min,
+        max_reward=reward.max if reward.n else None,
+        min_reward=reward.min if reward.n else None,
         last_reward=last.total_reward if last is not None else None,
         final_win_rate=final_wr,
-        wins=total.wins,
+        wins=int(total.aggs["win"].sum) if "win" in total.aggs else 0,
         final_metric=final_wr if final_wr is not None else mean,
         last_episode=total.last,
     )
@@ -309,16 +456,37 @@ def list_sort(sort: str) -> list[tuple[str, int]]:
     return keys
 
 
-# The run document without its config and checkpoints; used by lists and live polling.
-RUN_PROJECTION = {"_id": 1, "run_id": 1, "agent_id": 1, "algorithm": 1, "status": 1, "start_time": 1,
-                  "end_time": 1, "duration_seconds": 1, "summary": 1, "last_episode": 1, "metadata": 1}
+# The run document without its config and checkpoints; used by live polling.
+RUN_PROJECTION = {"_id": 1, **{k: 1 for k in INDEX_FIELDS}}
 
 
 def bucket_episodes(doc: dict | None, first: int, last: int) -> list[Episode]:
     if not doc:
         return []
-    return [Episode.model_construct(**row) for row in packing.unpack(doc["packed"], packing.EPISODE_COLUMNS)
-            if first <= row["episode"] <= last]
+    out = []
+    for row in packing.unpack(doc["packed"], doc_columns(doc)):
+        if first <= row["episode"] <= last:
+            custom = {k: row.pop(k) for k in list(row) if k not in Episode.model_fields}
+            row["metrics"] = {k: v for k, v in custom.items() if v is not None}
+            out.append(Episode.model_construct(**row))
+    return out
+
+
+def bucket_columns(doc: dict, first: int, last: int, names: list[str] | None = None) -> dict[str, list]:
+    """Episodes ``first``..``last`` of a bucket as columns (``names``: which; None: all stored)."""
+    columns = doc_columns(doc)
+    raw = packing.unpack_raw(doc["packed"], columns)
+    eps = raw["episode"]
+    lo = next((i for i, e in enumerate(eps) if e >= first), len(eps))
+    hi = next((i for i in range(len(eps) - 1, -1, -1) if eps[i] <= last), -1) + 1
+    kinds = dict(columns)
+    wanted = ["episode", *(n for n in (names if names is not None else kinds) if n != "episode")]
+    return {n: packing.decode(raw[n][lo:hi], kinds[n]) if n in kinds else [None] * max(0, hi - lo) for n in wanted}
+
+
+def stored_metric_names(doc: dict) -> list[str]:
+    """Metric names a bucket holds values for (custom ones included)."""
+    return [c for c, _ in doc_columns(doc) if c not in ("episode", "time")]
 
 
 # ---------------------------------------------------------------- rollouts, evaluation games
@@ -332,10 +500,9 @@ def merge_rollouts(existing: Iterable[Rollout], new: Iterable[Rollout]) -> list[
     return [by_number[n] for n in sorted(by_number)]
 
 
-def rollout_page_doc(run_id: str, page: int, rollouts: list[Rollout]) -> dict:
+def rollout_page_doc(page: int, rollouts: list[Rollout]) -> dict:
     return {
-        **rollout_page_key(run_id, page),
-        "run_id": run_id,
+        **rollout_page_key(page),
         "page": page,
         "first": rollouts[0].rollout,
         "last": rollouts[-1].rollout,
@@ -349,17 +516,13 @@ def page_rollouts(doc: dict | None, first: int = 1, last: int = 1 << 62) -> list
     return [Rollout.model_validate(r) for r in doc["rollouts"] if first <= r["rollout"] <= last]
 
 
-def rollout_pages_between(first: int, last: int) -> range:
-    return range(rollout_page_of(max(first, 1)), rollout_page_of(max(last, 1)) + 1)
+def game_doc(game: EvalGame) -> dict:
+    return {**game_key(game.n), **game.model_dump()}
 
 
-def game_doc(run_id: str, game: EvalGame) -> dict:
-    return {**game_key(run_id, game.n), "run_id": run_id, **game.model_dump()}
-
-
-# Benchmarks read every completed run of an environment with only what ranking needs.
+# Benchmarks rank the completed runs of an environment: found in the index, read from their homes.
 BENCHMARK_PROJECTION = {"_id": 0, "run_id": 1, "agent_id": 1, "config": 1, "evaluations": 1}
 
 
 def benchmark_filter(env_id: str) -> dict[str, Any]:
-    return {"config.env_id": env_id, "status": RunStatus.COMPLETED.value}
+    return {"env_id": env_id, "status": RunStatus.COMPLETED.value}

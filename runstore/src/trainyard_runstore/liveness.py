@@ -1,6 +1,7 @@
 """Liveness and fencing of a run: heartbeats, the Lost verdict, one writer per run, ordered statuses.
 
-Fields on the run document (written only through this module):
+Fields on the run's home document (its own collection; ``layout.home``), written only through this
+module; the callers copy a changed status into the run index (``RunStore.sync_index``):
 
 - ``fence``: the attempt number of the run's current writer. A writer claims the next number when it
   starts (compare-and-set), and every heartbeat and status it writes is conditioned on it, so a stale
@@ -17,7 +18,8 @@ overrides that verdict (``heartbeat`` revives the run), because a trainer that m
 for a while must not be ended for good.
 
 Filters and updates are built as plain dicts so the sync store (trainer, operator) and the async store
-(API) run the same ones.
+(API) run the same ones. Finding stale runs reads the run index for running runs then each candidate's home
+document: no operation scans other runs' episodes.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def _fence_ok(attempt: int) -> dict[str, Any]:
     return {"$or": [{"fence": {"$exists": False}}, {"fence": {"$lte": attempt}}]}
 
 
-def claim(runs: Collection, run_id: str, *, expected: int | None = None,
+def claim(home: Collection, run_id: str, *, expected: int | None = None,
           before: Callable[[int], None] | None = None) -> int:
     """Become the run's writer with the next attempt number; returns it.
 
@@ -52,39 +54,42 @@ def claim(runs: Collection, run_id: str, *, expected: int | None = None,
     ``before(n)`` runs before the claim of ``n`` is written, so the folder can remember ``n`` first and a
     kill between the two never leaves the folder behind the database.
     """
-    key = layout.run_key(run_id)
+    key = layout.HOME_KEY
     for _ in range(20):  # compare-and-set; a lost race re-reads
-        doc = runs.find_one(key, {"fence": 1}) or {}
+        doc = home.find_one(key, {"fence": 1}) or {}
         current = int(doc.get("fence") or 0)
         if expected is not None and current > expected:
             raise StaleWriter(f"run {run_id}: attempt {current} started after this writer's attempt {expected}")
         if before is not None:
             before(current + 1)
         cond = {"fence": current} if "fence" in doc else {"fence": {"$exists": False}}
-        res = runs.update_one({**key, **cond}, {"$set": {"fence": current + 1}})
+        res = home.update_one({**key, **cond}, {"$set": {"fence": current + 1}})
         if res.matched_count == 1:
             return current + 1
     raise StaleWriter(f"run {run_id}: could not claim the run (other writers keep claiming it)")
 
 
-def heartbeat(runs: Collection, run_id: str, attempt: int, *, episode: int, now: datetime | None = None) -> None:
-    """Record that attempt ``attempt`` is alive; revives a run that was given the Lost verdict.
+def heartbeat(home: Collection, run_id: str, attempt: int, *, episode: int, now: datetime | None = None) -> bool:
+    """Record that attempt ``attempt`` is alive; revives a run that was given the Lost verdict
+    (returns True then, so the caller refreshes the run index).
 
     Raises ``StaleWriter`` when a newer attempt holds the run.
     """
     now = now or utcnow()
-    key = layout.run_key(run_id)
+    key = layout.HOME_KEY
     beat = {"heartbeat": {"time": now, "attempt": attempt, "episode": episode}}
-    res = runs.update_one({**key, "fence": attempt}, {"$set": beat})
+    res = home.update_one({**key, "fence": attempt}, {"$set": beat})
     if res.matched_count == 0:
         raise StaleWriter(f"run {run_id}: attempt {attempt} is no longer the run's writer")
-    runs.update_one({**key, "fence": attempt, "status": RunStatus.FAILED.value, "metadata.error.type": LOST},
-                    {"$set": {"status": RunStatus.RUNNING.value, "end_time": None, "duration_seconds": None,
-                              "status_time": now, "metadata.revived_at": now},
-                     "$unset": {"metadata.error": ""}})
+    revived = home.update_one(
+        {**key, "fence": attempt, "status": RunStatus.FAILED.value, "metadata.error.type": LOST},
+        {"$set": {"status": RunStatus.RUNNING.value, "end_time": None, "duration_seconds": None,
+                  "status_time": now, "metadata.revived_at": now},
+         "$unset": {"metadata.error": ""}, "$inc": {"version": 1}})
+    return revived.matched_count == 1
 
 
-def status_filter(run_id: str, attempt: int | None, at: datetime) -> dict[str, Any]:
+def status_filter(attempt: int | None, at: datetime) -> dict[str, Any]:
     """A status written at ``at`` by ``attempt`` applies unless the run moved on: a later attempt holds
     it, or it holds a newer status (a Lost verdict never counts as newer: the trainer knows better)."""
     newer_ok = {"$or": [{"status_time": {"$exists": False}}, {"status_time": None}, {"status_time": {"$lte": at}},
@@ -92,17 +97,17 @@ def status_filter(run_id: str, attempt: int | None, at: datetime) -> dict[str, A
     parts = [newer_ok]
     if attempt is not None:
         parts.append(_fence_ok(attempt))
-    return {**layout.run_key(run_id), "$and": parts}
+    return {**layout.HOME_KEY, "$and": parts}
 
 
-def set_status(runs: Collection, run_id: str, status: RunStatus, *, at: datetime, attempt: int | None,
+def set_status(home: Collection, status: RunStatus, *, at: datetime, attempt: int | None,
                error: ErrorInfo | None = None) -> bool:
     """Apply a status change that happened at ``at``; False when the run had moved on (refused)."""
     update: dict[str, Any] = {"status": status.value, "status_time": at}
     unset: dict[str, Any] = {}
     if status.is_terminal():
         update["end_time"] = at
-        run = runs.find_one(layout.run_key(run_id), {"start_time": 1}) or {}
+        run = home.find_one(layout.HOME_KEY, {"start_time": 1}) or {}
         if run.get("start_time") is not None:
             start = run["start_time"]
             if start.tzinfo is None and at.tzinfo is not None:
@@ -115,10 +120,10 @@ def set_status(runs: Collection, run_id: str, status: RunStatus, *, at: datetime
         update["metadata.error"] = error.model_dump(mode="python", exclude_none=True)
     elif status is not RunStatus.FAILED:
         unset["metadata.error"] = ""  # a Lost verdict overridden by the trainer's own outcome
-    body: dict[str, Any] = {"$set": update}
+    body: dict[str, Any] = {"$set": update, "$inc": {"version": 1}}
     if unset:
         body["$unset"] = unset
-    return runs.update_one(status_filter(run_id, attempt, at), body).matched_count == 1
+    return home.update_one(status_filter(attempt, at), body).matched_count == 1
 
 
 def lost_error(run: dict[str, Any], timeout: float, *, noticed_by: str) -> ErrorInfo:
@@ -131,10 +136,23 @@ def lost_error(run: dict[str, Any], timeout: float, *, noticed_by: str) -> Error
                      last_episode=beat.get("episode", last), attempt=beat.get("attempt", run.get("fence")))
 
 
+def _cutoff(timeout: float, now: datetime | None) -> datetime:
+    return (now or utcnow()) - timedelta(seconds=timeout)
+
+
+def candidates_filter(run_ids: list[str] | None = None) -> dict[str, Any]:
+    """On the run index: the running runs (few), whose home documents then tell which are stale."""
+    query: dict[str, Any] = {"status": RunStatus.RUNNING.value}
+    if run_ids is not None:
+        query["run_id"] = {"$in": run_ids}
+    return query
+
+
 def stale_filter(timeout: float, now: datetime | None = None) -> dict[str, Any]:
-    """Running runs whose newest sign of life (heartbeat, else start) is older than ``timeout``."""
-    cutoff = (now or utcnow()) - timedelta(seconds=timeout)
-    return {"status": RunStatus.RUNNING.value,
+    """On a home document: running, and its newest sign of life (heartbeat, else start) is older
+    than ``timeout``."""
+    cutoff = _cutoff(timeout, now)
+    return {**layout.HOME_KEY, "status": RunStatus.RUNNING.value,
             "$or": [{"heartbeat.time": {"$lt": cutoff}},
                     {"heartbeat": {"$exists": False}, "start_time": {"$lt": cutoff}}]}
 
@@ -158,23 +176,28 @@ def lost_update(run: dict[str, Any], timeout: float, *, noticed_by: str,
         if start.tzinfo is None and end.tzinfo is not None:
             start = start.replace(tzinfo=end.tzinfo)
         update["duration_seconds"] = max(0.0, (end - start).total_seconds())
-    return {**layout.run_key(run["run_id"]), **cond}, {"$set": update}
+    return {**layout.HOME_KEY, **cond}, {"$set": update, "$inc": {"version": 1}}
 
 
 _PROJECTION = {"run_id": 1, "status": 1, "heartbeat": 1, "start_time": 1, "fence": 1, "last_episode": 1,
                "summary.last_episode": 1}
 
 
-def mark_lost(runs: Collection, timeout: float = DEFAULT_TIMEOUT_SECONDS, *, noticed_by: str,
-              run_ids: list[str] | None = None, now: datetime | None = None) -> list[str]:
-    """Give every stale running run (of ``run_ids`` when given) the Lost verdict; returns their ids."""
-    query = stale_filter(timeout, now)
-    if run_ids is not None:
-        query["run_id"] = {"$in": run_ids}
+def mark_lost(index: Collection, home_of: Callable[[str], Collection], timeout: float = DEFAULT_TIMEOUT_SECONDS,
+              *, noticed_by: str, run_ids: list[str] | None = None, now: datetime | None = None) -> list[str]:
+    """Give every stale running run (of ``run_ids`` when given) the Lost verdict; returns their ids.
+
+    ``index`` is the run index, ``home_of(run_id)`` a run's home collection; the caller refreshes the
+    index entries of the returned runs.
+    """
     lost = []
-    for run in list(runs.find(query, _PROJECTION)):
+    for entry in list(index.find(candidates_filter(run_ids), {"run_id": 1})):
+        home = home_of(entry["run_id"])
+        run = home.find_one(stale_filter(timeout, now), _PROJECTION)
+        if run is None:
+            continue
         flt, upd = lost_update(run, timeout, noticed_by=noticed_by, now=now)
-        if runs.update_one(flt, upd).matched_count:
+        if home.update_one(flt, upd).matched_count:
             lost.append(run["run_id"])
     return lost
 
@@ -184,12 +207,17 @@ def is_lost(run: dict[str, Any]) -> bool:
         "type") == LOST
 
 
-async def mark_lost_async(runs: Any, timeout: float = DEFAULT_TIMEOUT_SECONDS, *, noticed_by: str,
-                          now: datetime | None = None) -> list[str]:
-    """``mark_lost`` for an async collection (the API's sweeper)."""
+async def mark_lost_async(index: Any, home_of: Callable[[str], Any], timeout: float = DEFAULT_TIMEOUT_SECONDS,
+                          *, noticed_by: str, now: datetime | None = None) -> list[str]:
+    """``mark_lost`` for async collections (the API's sweeper)."""
     lost = []
-    async for run in runs.find(stale_filter(timeout, now), _PROJECTION):
+    candidates = await index.find(candidates_filter(), {"run_id": 1}).to_list()
+    for entry in candidates:
+        home = home_of(entry["run_id"])
+        run = await home.find_one(stale_filter(timeout, now), _PROJECTION)
+        if run is None:
+            continue
         flt, upd = lost_update(run, timeout, noticed_by=noticed_by, now=now)
-        if (await runs.update_one(flt, upd)).matched_count:
+        if (await home.update_one(flt, upd)).matched_count:
             lost.append(run["run_id"])
     return lost

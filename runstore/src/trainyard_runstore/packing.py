@@ -1,8 +1,9 @@
 """Binary packing of many small records: typed columns, zlib-compressed, one BSON Binary field.
 
-A bucket of 1,000 episodes packs to a few kilobytes instead of ~60 KB of nested values, and a stats
-page of 500 sub-buckets likewise. Smaller documents are cheaper everywhere; on FerretDB's SQLite
-backend, which scans a collection's JSON text even for ``_id`` lookups and converts every nested
+Every packed document carries its ``columns`` (name and kind) beside the blob, so a reader needs no
+outside schema and a new metric is a new column, not a migration. A bucket of 1,000 episodes packs
+to a few kilobytes instead of ~60 KB of nested values, and a stats page of 500 sub-buckets likewise.
+Smaller documents are cheaper everywhere; on FerretDB's SQLite backend, which scans a collection's JSON text even for ``_id`` lookups and converts every nested
 value, they are what keeps a million-episode run readable in a second. Used only by ``layout``;
 nothing queries inside a packed field.
 """
@@ -40,16 +41,14 @@ KINDS: dict[str, tuple[str, Callable[[Any], Any], Callable[[Any], Any]]] = {
 
 Columns = tuple[tuple[str, str], ...]  # (attribute, kind)
 
+# The columns of buckets written before they described themselves (layout 1); newer buckets carry
+# their own ``columns`` (see ``layout.bucket_doc``).
 EPISODE_COLUMNS: Columns = (
     ("episode", "int"), ("total_reward", "float"), ("steps", "int"), ("win", "opt_bool"),
     ("epsilon", "opt_float"), ("timestep", "opt_int"), ("win_rate", "opt_float"), ("time", "opt_time"),
 )
-SUB_STATS_COLUMNS: Columns = (
-    ("bucket", "int"), ("first", "int"), ("last", "int"), ("count", "int"), ("reward_sum", "float"),
-    ("reward_min", "float"), ("reward_max", "float"), ("steps_sum", "int"), ("wins", "int"),
-    ("timestep_last", "opt_int"), ("wr_sum", "float"), ("wr_count", "int"), ("wr_min", "opt_float"),
-    ("wr_max", "opt_float"), ("wr_last", "opt_float"),
-)
+# How each declared metric type is stored in an episode bucket (a missing value is null).
+STORED_KIND = {"int": "opt_int", "float": "opt_float", "bool": "opt_bool"}
 
 
 def pack(rows: Iterable[Any], columns: Columns, get: Callable[[Any, str], Any] = getattr) -> bytes:
@@ -64,19 +63,48 @@ def pack(rows: Iterable[Any], columns: Columns, get: Callable[[Any, str], Any] =
     return zlib.compress(b"".join(parts), 6)
 
 
-def unpack(blob: bytes, columns: Columns) -> list[dict[str, Any]]:
+def unpack_raw(blob: bytes, columns: Columns) -> dict[str, array]:
+    """Each column as its stored array (None still as its sentinel): for fast aggregation."""
     raw = zlib.decompress(blob)
     if raw[0] != FORMAT:
         raise ValueError(f"unknown packing format {raw[0]}")
     n = int.from_bytes(raw[1:5], "little")
     offset = 5
-    values: dict[str, list] = {}
+    values: dict[str, array] = {}
     for name, kind in columns:
-        code, _, decode = KINDS[kind]
+        code = KINDS[kind][0]
         column = array(code)
         column.frombytes(raw[offset:offset + column.itemsize * n])
         if sys.byteorder == "big":
             column.byteswap()
         offset += column.itemsize * n
-        values[name] = [decode(v) for v in column]
+        values[name] = column
+    return values
+
+
+def decode(column: array, kind: str) -> list:
+    """A stored column as Python values (sentinels back to None)."""
+    if kind in ("int", "float"):
+        return column.tolist()
+    dec = KINDS[kind][2]
+    return [dec(v) for v in column]
+
+
+def present(column: array, kind: str) -> list:
+    """The column's non-null values as numbers (bools as 0/1), for min/max/sum."""
+    if kind in ("int", "float"):
+        return column.tolist()
+    if kind == "opt_float":
+        return [v for v in column if v == v]
+    if kind == "opt_int":
+        return [v for v in column if v != _NULL_INT]
+    if kind == "opt_bool":
+        return [v for v in column if v >= 0]
+    raise ValueError(f"{kind} columns have no numeric values")
+
+
+def unpack(blob: bytes, columns: Columns) -> list[dict[str, Any]]:
+    values = {name: decode(col, kind) for (name, kind), col in zip(columns, unpack_raw(blob, columns).values(),
+                                                                     strict=True)}
+    n = len(next(iter(values.values()))) if values else 0
     return [{name: values[name][i] for name, _ in columns} for i in range(n)]

@@ -11,7 +11,11 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from trainyard_runstore.metrics import BUILTIN as _BUILTIN_METRICS
+
+BUILTIN_METRIC_NAMES = tuple(_BUILTIN_METRICS)
 
 
 def utcnow() -> datetime:
@@ -41,6 +45,25 @@ class Episode(BaseModel):
     timestep: int | None = Field(default=None, description="global timestep when the episode ended")
     win_rate: float | None = Field(default=None, description="rolling win rate after this episode")
     time: datetime | None = None
+    metrics: dict[str, float] = Field(
+        default_factory=dict, description="custom per-episode metrics by name (see trainyard_runstore.metrics)")
+
+    @field_validator("metrics")
+    @classmethod
+    def _declared_names(cls, value: dict[str, float]) -> dict[str, float]:
+        from trainyard_runstore.metrics import check_name
+
+        return {check_name(k): float(v) for k, v in value.items()}
+
+    def values(self) -> dict[str, float | int | bool]:
+        """Every metric this episode has a value for, built-in and custom, by name."""
+        out: dict[str, float | int | bool] = {}
+        for name in BUILTIN_METRIC_NAMES:
+            v = getattr(self, name)
+            if v is not None:
+                out[name] = v
+        out.update(self.metrics)
+        return out
 
 
 class Checkpoint(BaseModel):

@@ -1,70 +1,106 @@
-"""Downsampling of episode series for charts: pure functions over episodes or sub-bucket stats.
+"""Downsampling of episode series for charts: pure functions over episode columns or sub-bucket stats.
 
-Every point of a downsampled series keeps the min and max of its group, so a single spike in
-a million episodes still shows. Used by ``async_store`` to answer ``max_points`` requests.
+Every metric of a downsampled point keeps its group's min and max (``<name>_min``, ``<name>_max``)
+beside the value its declaration asks for (``metrics.MetricSpec.aggregation``), so a single spike
+in a million episodes still shows. A series longer than ``max_points`` always gets exactly
+``max_points`` points (groups of unequal size when it does not divide). Used by ``async_store``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
-from trainyard_runstore.layout import SubStats
+from trainyard_runstore import metrics
+from trainyard_runstore.layout import Agg, SubStats
 from trainyard_runstore.schema import Episode
+
+WIN_RATE = "win_rate"
+# Metrics that downsampled episode points leave out: win rates have their own series, and a
+# mean of booleans is not a boolean (summaries count wins).
+_NOT_IN_POINTS = {WIN_RATE, "win"}
+
+
+def episode_point(ep: Episode) -> dict[str, Any]:
+    """An unsampled point: the episode's fields with custom metrics beside the built-in ones."""
+    d = ep.model_dump(exclude_none=True, exclude={"win_rate", "metrics"})
+    d.update(ep.metrics)
+    return d
 
 
 def raw_points(episodes: Sequence[Episode]) -> tuple[list[dict], list[dict]]:
     """Spec-shaped ``metrics.episodes`` and ``metrics.rolling_win_rate`` without sampling."""
-    eps = [ep.model_dump(exclude_none=True, exclude={"win_rate"}) for ep in episodes]
+    eps = [episode_point(ep) for ep in episodes]
     wr = [{"episode": ep.episode, "win_rate": ep.win_rate} for ep in episodes if ep.win_rate is not None]
     return eps, wr
 
 
-def _point(group: SubStats) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    ep: dict[str, Any] = {
-        "episode": group.last,
-        "total_reward": group.reward_sum / group.count,
-        "total_reward_min": group.reward_min,
-        "total_reward_max": group.reward_max,
-        "steps": round(group.steps_sum / group.count),
-        "count": group.count,
-    }
-    if group.timestep_last is not None:
-        ep["timestep"] = group.timestep_last
+def _point(last_episode: int, count: int, aggs: dict[str, Agg]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    ep: dict[str, Any] = {"episode": last_episode, "count": count}
+    for name, agg in aggs.items():
+        if not agg.n or name in _NOT_IN_POINTS:
+            continue
+        spec = metrics.spec(name)
+        value = agg.value(spec.aggregation)
+        ep[name] = round(value) if spec.type == "int" and value is not None else value
+        ep[f"{name}_min"] = agg.min
+        ep[f"{name}_max"] = agg.max
     wr = None
-    if group.wr_count:
-        wr = {"episode": group.last, "win_rate": group.wr_last,
-              "win_rate_min": group.wr_min, "win_rate_max": group.wr_max}
+    w = aggs.get(WIN_RATE)
+    if w is not None and w.n:
+        wr = {"episode": last_episode, "win_rate": w.last, "win_rate_min": w.min, "win_rate_max": w.max}
     return ep, wr
 
 
-def group_stats(stats: Sequence[SubStats], max_points: int) -> tuple[list[dict], list[dict], int]:
-    """Merge consecutive stats into at most ``max_points`` points; returns (episodes, win rates, size)."""
-    per_point = max(1, math.ceil(len(stats) / max_points))
+def _bounds(n: int, points: int) -> list[tuple[int, int]]:
+    """``points`` consecutive, non-empty [lo, hi) groups covering n items (fewer when n < points)."""
+    points = max(1, min(points, n))
+    return [(i * n // points, (i + 1) * n // points) for i in range(points)]
+
+
+def group_stats(stats: Sequence[SubStats], max_points: int) -> tuple[list[dict], list[dict]]:
+    """Merge consecutive stats into ``max_points`` points (fewer only when there are fewer stats)."""
     eps: list[dict] = []
     wrs: list[dict] = []
-    for i in range(0, len(stats), per_point):
-        chunk = stats[i : i + per_point]
-        group = SubStats(first=chunk[0].first, last=chunk[0].last)
-        for s in chunk:
+    for lo, hi in _bounds(len(stats), max_points):
+        group = SubStats(first=stats[lo].first, last=stats[lo].last)
+        for s in stats[lo:hi]:
             group.merge(s)
-        ep, wr = _point(group)
+        ep, wr = _point(group.last, group.count, group.aggs)
         eps.append(ep)
         if wr is not None:
             wrs.append(wr)
-    return eps, wrs, per_point
+    return eps, wrs
 
 
-def downsample_episodes(episodes: Sequence[Episode], max_points: int) -> tuple[list[dict], list[dict], int]:
-    """Group raw episodes into at most ``max_points`` min/mean/max points."""
-    per_point = max(1, math.ceil(len(episodes) / max_points))
-    stats = []
-    for i in range(0, len(episodes), per_point):
-        chunk = episodes[i : i + per_point]
-        s = SubStats(first=chunk[0].episode, last=chunk[0].episode)
-        for ep in chunk:
-            s.add(ep)
-        stats.append(s)
-    eps, wrs, _ = group_stats(stats, len(stats))
-    return eps, wrs, per_point
+def _agg(values: list) -> Agg:
+    if None in values:
+        values = [v for v in values if v is not None]
+    if not values:
+        return Agg()
+    return Agg(len(values), float(sum(values)), float(min(values)), float(max(values)), float(values[-1]))
+
+
+def downsample_columns(chunks: Sequence[dict[str, list]], max_points: int) -> tuple[list[dict], list[dict]]:
+    """Group episode columns (one dict of columns per bucket, see ``layout.bucket_columns``) into
+    ``max_points`` min/value/max points."""
+    names = list(dict.fromkeys(n for c in chunks for n in c if n not in ("episode", "time")))
+    episode = [e for c in chunks for e in c["episode"]]
+    cols = {n: [v for c in chunks for v in c.get(n, [None] * len(c["episode"]))] for n in names}
+    eps: list[dict] = []
+    wrs: list[dict] = []
+    for lo, hi in _bounds(len(episode), max_points):
+        aggs = {n: _agg(col[lo:hi]) for n, col in cols.items()}
+        ep, wr = _point(episode[hi - 1], hi - lo, aggs)
+        eps.append(ep)
+        if wr is not None:
+            wrs.append(wr)
+    return eps, wrs
+
+
+def downsample_episodes(episodes: Sequence[Episode], max_points: int) -> tuple[list[dict], list[dict]]:
+    """Group raw episodes into ``max_points`` min/value/max points (tests and small callers)."""
+    names = list(dict.fromkeys(n for ep in episodes for n in ep.values()))
+    chunk = {"episode": [ep.episode for ep in episodes],
+             **{n: [ep.values().get(n) for ep in episodes] for n in names}}
+    return downsample_columns([chunk], max_points)

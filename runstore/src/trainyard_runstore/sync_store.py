@@ -8,13 +8,16 @@ episode overwrites itself). One writer per run at a time; layout decisions live 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from datetime import datetime
 from typing import Any
 
 from pymongo import MongoClient
-from pymongo.errors import BulkWriteError
+from pymongo.collection import Collection
+from pymongo.errors import BulkWriteError, PyMongoError
 
-from trainyard_runstore import layout, liveness
+from trainyard_runstore import layout, liveness, metrics
 from trainyard_runstore.layout import SubStats
 from trainyard_runstore.schema import (
     Attempt,
@@ -61,10 +64,31 @@ class RunStore:
                 self.db[name].create_indexes([index])
         self._indexes_ready = True
 
+    def home(self, run_id: str) -> Collection:
+        return self.db[layout.home(run_id)]
+
     # ------------------------------------------------------------ runs
 
     def _register_agent(self, agent_id: str) -> None:
         self.db[layout.AGENTS].update_one({"_id": agent_id}, {"$setOnInsert": {"_id": agent_id}}, upsert=True)
+
+    def sync_index(self, run_id: str, home_doc: dict[str, Any] | None = None) -> None:
+        """Copy the run's list fields from its home document into the run index (and move the list's
+        change token). Every change but episode writes calls it; ``RunWriter`` throttles it."""
+        doc = home_doc or self.home(run_id).find_one(layout.HOME_KEY)
+        if doc is None:
+            return
+        self.db[layout.RUNS].replace_one(layout.run_key(run_id), layout.index_doc(doc), upsert=True)
+        self.bump_index_version()
+
+    def bump_index_version(self) -> None:
+        self.db[layout.META].update_one(layout.INDEX_VERSION_KEY, {"$inc": {"version": 1}}, upsert=True)
+
+    def _update_home(self, run_id: str, update: dict[str, Any], *, index: bool = True) -> None:
+        update.setdefault("$inc", {})["version"] = 1
+        self.home(run_id).update_one(layout.HOME_KEY, update)
+        if index:
+            self.sync_index(run_id)
 
     def create_run(self, record: RunRecord) -> dict[str, Any]:
         """Insert the run, or mark an existing one running again (a resumed attempt).
@@ -76,21 +100,25 @@ class RunStore:
         doc = record.model_dump(mode="python")
         doc["status"] = record.status.value
         on_insert = {k: v for k, v in doc.items() if k not in {"status", "end_time", "duration_seconds"}}
-        self.db[layout.RUNS].update_one(
-            layout.run_key(record.run_id),
+        self.home(record.run_id).update_one(
+            layout.HOME_KEY,
             {"$setOnInsert": on_insert,
-             "$set": {"status": RunStatus.RUNNING.value, "end_time": None, "duration_seconds": None}},
+             "$set": {"status": RunStatus.RUNNING.value, "end_time": None, "duration_seconds": None},
+             "$inc": {"version": 1}},
             upsert=True,
         )
-        return self.get_run(record.run_id)
+        stored = self.get_run(record.run_id)
+        self.sync_index(record.run_id, stored)
+        return stored
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
-        return self.db[layout.RUNS].find_one(layout.run_key(run_id))
+        doc = self.home(run_id).find_one(layout.HOME_KEY)
+        if doc is not None:
+            doc["_id"] = layout.run_key(run_id)["_id"]
+        return doc
 
     def set_metadata(self, run_id: str, **fields: Any) -> None:
-        self.db[layout.RUNS].update_one(
-            layout.run_key(run_id), {"$set": {f"metadata.{k}": v for k, v in fields.items()}}
-        )
+        self._update_home(run_id, {"$set": {f"metadata.{k}": v for k, v in fields.items()}})
 
     def set_status(self, run_id: str, status: RunStatus, *, error: ErrorInfo | None = None,
                    end_time: datetime | None = None) -> None:
@@ -106,7 +134,7 @@ class RunStore:
             update["duration_seconds"] = None
         if error is not None:
             update["metadata.error"] = error.model_dump(mode="python", exclude_none=True)
-        self.db[layout.RUNS].update_one(layout.run_key(run_id), {"$set": update})
+        self._update_home(run_id, {"$set": update})
 
     def record_failure(self, run: RunRecord, error: ErrorInfo) -> None:
         """Operator path: the trainer could not record its own death; create the run if it never started."""
@@ -114,8 +142,8 @@ class RunStore:
         self._register_agent(run.agent_id)
         doc = run.model_dump(mode="python")
         doc["status"] = RunStatus.FAILED.value
-        self.db[layout.RUNS].update_one(
-            layout.run_key(run.run_id),
+        self.home(run.run_id).update_one(
+            layout.HOME_KEY,
             {"$setOnInsert": {k: v for k, v in doc.items() if k not in {"status", "metadata"}}},
             upsert=True,
         )
@@ -129,21 +157,31 @@ class RunStore:
         self._register_agent(record.agent_id)
         doc = record.model_dump(mode="python")
         doc["status"] = record.status.value
-        self.db[layout.RUNS].update_one(layout.run_key(record.run_id), {"$setOnInsert": doc}, upsert=True)
+        doc["version"] = 1
+        res = self.home(record.run_id).update_one(layout.HOME_KEY, {"$setOnInsert": doc}, upsert=True)
+        if res.upserted_id is not None:
+            self.sync_index(record.run_id)
 
     def claim_run(self, run_id: str, *, expected: int | None = None, before: Any = None) -> int:
-        return liveness.claim(self.db[layout.RUNS], run_id, expected=expected, before=before)
+        return liveness.claim(self.home(run_id), run_id, expected=expected, before=before)
 
     def heartbeat(self, run_id: str, attempt: int, *, episode: int) -> None:
-        liveness.heartbeat(self.db[layout.RUNS], run_id, attempt, episode=episode)
+        if liveness.heartbeat(self.home(run_id), run_id, attempt, episode=episode):
+            self.sync_index(run_id)  # revived from the Lost verdict: the list shows it running again
 
     def set_status_at(self, run_id: str, status: RunStatus, *, at: datetime, attempt: int | None,
                       error: ErrorInfo | None = None) -> bool:
         """A status change that happened at ``at`` (refused when the run moved on; see ``liveness``)."""
-        return liveness.set_status(self.db[layout.RUNS], run_id, status, at=at, attempt=attempt, error=error)
+        applied = liveness.set_status(self.home(run_id), status, at=at, attempt=attempt, error=error)
+        if applied:
+            self.sync_index(run_id)
+        return applied
 
     def mark_lost(self, timeout: float, *, noticed_by: str, run_ids: list[str] | None = None) -> list[str]:
-        return liveness.mark_lost(self.db[layout.RUNS], timeout, noticed_by=noticed_by, run_ids=run_ids)
+        lost = liveness.mark_lost(self.db[layout.RUNS], self.home, timeout, noticed_by=noticed_by, run_ids=run_ids)
+        for run_id in lost:
+            self.sync_index(run_id)
+        return lost
 
     def add_attempt(self, run_id: str, attempt: Attempt) -> int:
         """Record an attempt once (a replayed record with the same number replaces itself).
@@ -151,13 +189,13 @@ class RunStore:
         ``attempt.attempt == 0`` takes the next number: pods of one Job share a template, so a
         retried pod learns which try it is from the run's history. Returns the number used.
         """
-        run = self.db[layout.RUNS].find_one(layout.run_key(run_id), {"metadata.attempts": 1}) or {}
+        run = self.home(run_id).find_one(layout.HOME_KEY, {"metadata.attempts": 1}) or {}
         existing = (run.get("metadata") or {}).get("attempts", [])
         number = attempt.attempt or len(existing) + 1
         kept = [a for a in existing if a.get("attempt") != number]
         kept.append(attempt.model_copy(update={"attempt": number}).model_dump(mode="python"))
         kept.sort(key=lambda a: a["attempt"])
-        self.db[layout.RUNS].update_one(layout.run_key(run_id), {"$set": {"metadata.attempts": kept}})
+        self._update_home(run_id, {"$set": {"metadata.attempts": kept}})
         return number
 
     def add_evaluation(self, run_id: str, result: EvaluationResult) -> Evaluation:
@@ -168,7 +206,7 @@ class RunStore:
         go first, then the run's list: an interruption in between leaves games that the retry
         overwrites.
         """
-        run = self.db[layout.RUNS].find_one(layout.run_key(run_id), {"evaluations": 1}) or {}
+        run = self.home(run_id).find_one(layout.HOME_KEY, {"evaluations": 1}) or {}
         existing = [Evaluation.model_validate(e) for e in run.get("evaluations") or []]
         same = next((e for e in existing if e.id == result.evaluation.id), None)
         first = same.first_game if same else max((e.last_game for e in existing), default=0) + 1
@@ -177,42 +215,41 @@ class RunStore:
         kept = [e for e in existing if e.id != result.evaluation.id] + [numbered.evaluation]
         kept.sort(key=lambda e: e.time)
         docs = [e.model_dump(mode="python") for e in kept]
-        self.db[layout.RUNS].update_one(layout.run_key(run_id), {"$set": {"evaluations": docs, "evaluation": docs[-1]}})
+        self._update_home(run_id, {"$set": {"evaluations": docs, "evaluation": docs[-1]}}, index=False)
         return numbered.evaluation
 
     def _write_games(self, run_id: str, games: list[EvalGame]) -> None:
         """Insert the games; any number already taken (a retried write) is replaced one by one.
 
-        Inserts first because FerretDB scans the collection for every replace, and new games are
-        the rule; ``ordered=False`` lets the fresh ones in when some already exist.
+        ``ordered=False`` lets the fresh ones in when some already exist.
         """
         if not games:
             return
-        docs = {g.n: layout.game_doc(run_id, g) for g in games}
+        coll = self.db[layout.games_collection(run_id)]
+        docs = {g.n: layout.game_doc(g) for g in games}
         taken: list[int] = []
         try:
-            self.db[layout.GAMES].insert_many(list(docs.values()), ordered=False)
+            coll.insert_many(list(docs.values()), ordered=False)
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(e.get("code") != DUPLICATE_KEY for e in errors):
                 raise
             taken = [list(docs)[e["index"]] for e in errors]
         for n in taken:
-            self.db[layout.GAMES].replace_one(layout.game_key(run_id, n), docs[n], upsert=True)
+            coll.replace_one(layout.game_key(n), docs[n], upsert=True)
 
     def game(self, run_id: str, n: int) -> EvalGame | None:
-        doc = self.db[layout.GAMES].find_one(layout.game_key(run_id, n))
+        doc = self.db[layout.games_collection(run_id)].find_one(layout.game_key(n))
         return EvalGame.model_validate(doc) if doc else None
 
     def rollouts(self, run_id: str, first: int = 1, last: int | None = None) -> list[Rollout]:
         """Stored rollouts in [first, last]; ``last`` defaults to the run's newest."""
         if last is None:
-            run = self.db[layout.RUNS].find_one(layout.run_key(run_id), {"last_rollout": 1}) or {}
+            run = self.home(run_id).find_one(layout.HOME_KEY, {"last_rollout": 1}) or {}
             last = (run.get("last_rollout") or {}).get("rollout", 0)
         out: list[Rollout] = []
-        for page in layout.rollout_pages_between(first, last):
-            out.extend(layout.page_rollouts(self.db[layout.ROLLOUTS].find_one(layout.rollout_page_key(run_id, page)),
-                                            first, last))
+        for doc in self.home(run_id).find(layout.rollout_page_range(first, last)).sort("_id", 1):
+            out.extend(layout.page_rollouts(doc, first, last))
         return out
 
     def writer(self, run_id: str) -> RunWriter:
@@ -221,43 +258,58 @@ class RunStore:
     def episodes(self, run_id: str, first: int = 1, last: int | None = None) -> list[Episode]:
         """Stored episodes in [first, last]; ``last`` defaults to the run's newest (tests, resume)."""
         if last is None:
-            run = self.db[layout.RUNS].find_one(layout.run_key(run_id), {"summary.last_episode": 1}) or {}
+            run = self.home(run_id).find_one(layout.HOME_KEY, {"summary.last_episode": 1}) or {}
             last = (run.get("summary") or {}).get("last_episode", 0)
+        if last < first:
+            return []
         out: list[Episode] = []
-        for bucket in layout.buckets_between(first, last):
-            out.extend(layout.bucket_episodes(self.db[layout.BUCKETS].find_one(layout.bucket_key(run_id, bucket)),
-                                              first, last))
+        for doc in self.db[layout.episodes_collection(run_id)].find(layout.bucket_range(first, last)).sort("_id", 1):
+            out.extend(layout.bucket_episodes(doc, first, last))
         return out
 
 
 class RunWriter:
-    """Idempotent episode and checkpoint writes for one run."""
+    """Idempotent episode and checkpoint writes for one run.
+
+    Each episode write replaces only the buckets and the statistics page it changed and updates
+    the run's home document, all in the run's own collections. The run index (shared by all runs)
+    is refreshed at most every ``layout.INDEX_REFRESH_SECONDS`` while episodes stream in; a timer
+    brings it up to date once they stop.
+    """
 
     def __init__(self, store: RunStore, run_id: str):
         self.store = store
         self.run_id = run_id
+        self._home = store.home(run_id)
+        self._buckets = store.db[layout.episodes_collection(run_id)]
         self._subs: dict[int, list[SubStats]] = {}
         self._bucket_cache: tuple[int, list[Episode]] | None = None
         self._last: Episode | None = None
         self._checkpoints: list[Checkpoint] | None = None
         self._last_rollout: Rollout | None = None
         self._rollout_page: tuple[int, list[Rollout]] | None = None
+        self._custom_declared: set[str] = set()
         self._loaded = False
+        self._index_synced = float("-inf")  # monotonic time of the last index refresh (none yet)
+        self._index_lock = threading.Lock()
+        self._index_pending: dict[str, Any] | None = None
+        self._index_timer: threading.Timer | None = None
 
     def _load(self) -> None:
         """Read what a previous attempt (or a partial write) left, so summaries stay exact."""
         if self._loaded:
             return
-        db = self.store.db
-        run = db[layout.RUNS].find_one(layout.run_key(self.run_id),
-                                       {"last_episode": 1, "checkpoint_paths": 1, "last_rollout": 1})
+        run = self._home.find_one(layout.HOME_KEY, {"last_episode": 1, "checkpoint_paths": 1, "last_rollout": 1,
+                                                    "metric_specs": 1})
         if run and run.get("last_episode"):
             self._last = Episode.model_validate(run["last_episode"])
-            for page in range(layout.page_of(layout.bucket_of(self._last.episode)) + 1):
-                self._subs.update(layout.page_subs(db[layout.STATS].find_one(layout.page_key(self.run_id, page))))
+            last_page = layout.page_of(layout.bucket_of(self._last.episode))
+            for doc in self._home.find(layout.page_range(0, last_page)):
+                self._subs.update(layout.page_subs(doc))
         self._checkpoints = [Checkpoint.model_validate(c) for c in (run or {}).get("checkpoint_paths", [])]
         if run and run.get("last_rollout"):
             self._last_rollout = Rollout.model_validate(run["last_rollout"])
+        self._custom_declared = set((run or {}).get("metric_specs") or {})
         self._loaded = True
 
     def last_rollout(self) -> Rollout | None:
@@ -279,8 +331,9 @@ class RunWriter:
     def _bucket_episodes(self, bucket: int) -> list[Episode]:
         if self._bucket_cache is not None and self._bucket_cache[0] == bucket:
             return self._bucket_cache[1]
-        doc = self.store.db[layout.BUCKETS].find_one(layout.bucket_key(self.run_id, bucket))
-        return layout.bucket_episodes(doc, 1, 1 << 62)
+        if self._last is None or bucket > layout.bucket_of(self._last.episode):
+            return []  # nothing stored there yet: no read
+        return layout.bucket_episodes(self._buckets.find_one(layout.bucket_key(bucket)), 1, 1 << 62)
 
     def write_episodes(self, episodes: list[Episode]) -> None:
         """Upsert episodes (any order, duplicates allowed) and refresh the run summary."""
@@ -294,16 +347,13 @@ class RunWriter:
                             for b, new in sorted(by_bucket.items())}
         subs = dict(self._subs)
         subs.update({b: layout.sub_stats(m) for b, m in merged_by_bucket.items()})
-        db = self.store.db
         # One replace per document rather than bulk_write: FerretDB's bulk update replies can lack
         # the nModified field that PyMongo's bulk result merge requires.
         for bucket, merged in merged_by_bucket.items():
-            db[layout.BUCKETS].replace_one(layout.bucket_key(self.run_id, bucket),
-                                           layout.bucket_doc(self.run_id, bucket, merged), upsert=True)
+            self._buckets.replace_one(layout.bucket_key(bucket), layout.bucket_doc(bucket, merged), upsert=True)
         for page in sorted({layout.page_of(b) for b in merged_by_bucket}):
             in_page = {b: v for b, v in subs.items() if layout.page_of(b) == page}
-            db[layout.STATS].replace_one(layout.page_key(self.run_id, page),
-                                         layout.page_doc(self.run_id, page, in_page), upsert=True)
+            self._home.replace_one(layout.page_key(page), layout.page_doc(page, in_page), upsert=True)
         # Only after both writes succeeded does the in-memory view move on.
         self._subs = subs
         newest = max(merged_by_bucket)
@@ -311,13 +361,10 @@ class RunWriter:
         candidate = max(episodes, key=lambda e: e.episode)
         if self._last is None or candidate.episode >= self._last.episode:
             self._last = candidate
-        self._write_summary()
+        self._write_summary(episodes)
 
     def import_episodes(self, episodes: list[Episode]) -> None:
-        """Bulk-load the complete, sorted history of a run that has none yet (inserts only).
-
-        Much faster than ``write_episodes`` on FerretDB, whose replaces scan the collection.
-        """
+        """Bulk-load the complete, sorted history of a run that has none yet (inserts only)."""
         self._load()
         if self._last is not None:
             raise ValueError(f"run {self.run_id} already has episodes; use write_episodes")
@@ -325,25 +372,70 @@ class RunWriter:
         for ep in episodes:
             by_bucket.setdefault(layout.bucket_of(ep.episode), []).append(ep)
         subs = {b: layout.sub_stats(eps) for b, eps in by_bucket.items()}
-        db = self.store.db
-        docs = [layout.bucket_doc(self.run_id, b, eps) for b, eps in sorted(by_bucket.items())]
+        docs = [layout.bucket_doc(b, eps) for b, eps in sorted(by_bucket.items())]
         for i in range(0, len(docs), 50):
-            db[layout.BUCKETS].insert_many(docs[i:i + 50], ordered=True)
+            self._buckets.insert_many(docs[i:i + 50], ordered=True)
         pages: dict[int, dict[int, list[SubStats]]] = {}
         for b, v in subs.items():
             pages.setdefault(layout.page_of(b), {})[b] = v
-        db[layout.STATS].insert_many([layout.page_doc(self.run_id, p, v) for p, v in sorted(pages.items())])
+        self._home.insert_many([layout.page_doc(p, v) for p, v in sorted(pages.items())])
         self._subs = subs
         self._last = episodes[-1]
         self._bucket_cache = None
-        self._write_summary()
+        self._write_summary(episodes)
+        self.sync_index()
 
-    def _write_summary(self) -> None:
+    def _write_summary(self, written: list[Episode]) -> None:
         stats = layout.summarize((s for b in sorted(self._subs) for s in self._subs[b]), self._last)
         update: dict[str, Any] = {"summary": stats.model_dump()}
         if self._last is not None:
             update["last_episode"] = layout.episode_to_doc(self._last)
-        self.store.db[layout.RUNS].update_one(layout.run_key(self.run_id), {"$set": update})
+        new_names = {n for ep in written for n in ep.metrics} - self._custom_declared
+        for name in sorted(new_names):  # a custom metric is declared on first use (defaults: float, mean)
+            update[f"metric_specs.{name}"] = metrics.custom(name).model_dump()
+        self._home.update_one(layout.HOME_KEY, {"$set": update, "$inc": {"version": 1}})
+        self._custom_declared |= new_names
+        self._refresh_index(update)
+
+    def _refresh_index(self, fields: dict[str, Any]) -> None:
+        """Copy summary fields to the run index now, or within INDEX_REFRESH_SECONDS (a timer)."""
+        fields = {k: v for k, v in fields.items() if k in ("summary", "last_episode")}
+        with self._index_lock:
+            self._index_pending = fields
+            due = self._index_synced + layout.INDEX_REFRESH_SECONDS - time.monotonic()
+            if due > 0:
+                if self._index_timer is None:
+                    self._index_timer = threading.Timer(due, self._timer_fired)
+                    self._index_timer.daemon = True
+                    self._index_timer.start()
+                return
+        self._write_index()
+
+    def _timer_fired(self) -> None:
+        with self._index_lock:
+            self._index_timer = None
+        try:
+            self._write_index()
+        except PyMongoError as exc:  # the next write (or the run's status change) refreshes it
+            log.debug("run index refresh of %s failed: %s", self.run_id, exc)
+
+    def _write_index(self) -> None:
+        with self._index_lock:
+            fields, self._index_pending = self._index_pending, None
+            self._index_synced = time.monotonic()
+        if fields:
+            self.store.db[layout.RUNS].update_one(layout.run_key(self.run_id), {"$set": fields})
+            self.store.bump_index_version()
+
+    def sync_index(self) -> None:
+        """Bring the run index up to date with everything written so far (at once)."""
+        with self._index_lock:
+            if self._index_timer is not None:
+                self._index_timer.cancel()
+                self._index_timer = None
+            self._index_pending = None
+            self._index_synced = time.monotonic()
+        self.store.sync_index(self.run_id)
 
     def add_checkpoint(self, checkpoint: Checkpoint) -> None:
         """Record a checkpoint once per path (re-recording the same path replaces the entry)."""
@@ -352,9 +444,10 @@ class RunWriter:
         kept = [c for c in self._checkpoints if c.path != checkpoint.path]
         kept.append(checkpoint)
         kept.sort(key=lambda c: (c.timestep, c.episode))
-        self.store.db[layout.RUNS].update_one(
-            layout.run_key(self.run_id),
-            {"$set": {"checkpoint_paths": [c.model_dump(mode="python", exclude_none=True) for c in kept]}},
+        self._home.update_one(
+            layout.HOME_KEY,
+            {"$set": {"checkpoint_paths": [c.model_dump(mode="python", exclude_none=True) for c in kept]},
+             "$inc": {"version": 1}},
         )
         self._checkpoints = kept
 
@@ -371,16 +464,14 @@ class RunWriter:
             if self._rollout_page is not None and self._rollout_page[0] == page:
                 existing = self._rollout_page[1]
             else:
-                existing = layout.page_rollouts(
-                    self.store.db[layout.ROLLOUTS].find_one(layout.rollout_page_key(self.run_id, page)))
+                existing = layout.page_rollouts(self._home.find_one(layout.rollout_page_key(page)))
             merged_by_page[page] = layout.merge_rollouts(existing, new)
         for page, merged in merged_by_page.items():  # single replaces, as for buckets
-            self.store.db[layout.ROLLOUTS].replace_one(layout.rollout_page_key(self.run_id, page),
-                                                       layout.rollout_page_doc(self.run_id, page, merged), upsert=True)
+            self._home.replace_one(layout.rollout_page_key(page), layout.rollout_page_doc(page, merged), upsert=True)
         newest = max(merged_by_page)
         self._rollout_page = (newest, merged_by_page[newest])
         candidate = max(rollouts, key=lambda r: r.rollout)
         if self._last_rollout is None or candidate.rollout >= self._last_rollout.rollout:
             self._last_rollout = candidate
-            self.store.db[layout.RUNS].update_one(
-                layout.run_key(self.run_id), {"$set": {"last_rollout": candidate.model_dump(exclude_none=True)}})
+            self._home.update_one(layout.HOME_KEY, {"$set": {"last_rollout": candidate.model_dump(exclude_none=True)},
+                                                    "$inc": {"version": 1}})

@@ -28,7 +28,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List training runs */
+        /**
+         * List training runs
+         * @description Answered from the run index. Send the ETag back as If-None-Match: while no run's list entry changed the answer is 304 without a body. Entries of a run that is logging episodes lag its detail by at most a few seconds.
+         */
         get: operations["list_runs_api_training_runs_get"];
         put?: never;
         post?: never;
@@ -62,7 +65,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One run with its series */
+        /**
+         * One run with its series
+         * @description Runs longer than the requested points (by default: longer than raw_series_limit episodes, then default_max_points points) come DOWNSAMPLED: each point is a group of episodes, marked by metrics.downsampled=true, metrics.resolution and the response header X-Downsampled: true. Unsampled series return at most 10,000 episodes; metrics.next_episode then says where the next page starts (pass it as from_episode, or since_episode=next_episode-1).
+         */
         get: operations["get_run_api_training_runs__run_id__get"];
         put?: never;
         post?: never;
@@ -132,6 +138,26 @@ export interface paths {
         };
         /** One evaluation game with the board after each move */
         get: operations["get_game_api_training_runs__run_id__games__n__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/training-runs/{run_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every episode of a run as columns (streamed JSON)
+         * @description One request, nothing sampled: {"run_id", "episodes", "columns", "metric_specs", "chunks": [{"episode": [...], "<metric>": [...]}, ...]}. Concatenate the chunks' columns in order; null means no value. Compressed with gzip when accepted.
+         */
+        get: operations["run_history_api_training_runs__run_id__history_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -323,21 +349,31 @@ export interface components {
         DetailMetrics: {
             /**
              * Downsampled
+             * @description true when each point is a group of episodes (value per the metric's aggregation, with <name>_min/<name>_max and count), not one episode; also sent as the X-Downsampled header
              * @default false
              */
             downsampled: boolean;
             /** Episodes */
             episodes?: components["schemas"]["EpisodePoint"][];
             /**
+             * Next Episode
+             * @description unsampled series are cut after the page limit: request again with from_episode (or since_episode) set to get the episodes from this one on
+             */
+            next_episode?: number | null;
+            /**
              * Resolution
-             * @description episodes per point; 1 when unsampled
+             * @description episodes per point (rounded up); 1 when unsampled
              * @default 1
              */
             resolution: number;
             /** Rolling Win Rate */
             rolling_win_rate?: components["schemas"]["WinRatePoint"][];
         };
-        /** EpisodePoint */
+        /**
+         * EpisodePoint
+         * @description One episode, or in a downsampled series one group of episodes. Custom metrics (and in
+         *     downsampled points ``<name>_min``/``<name>_max`` of every metric) appear as further fields.
+         */
         EpisodePoint: {
             /**
              * Count
@@ -368,6 +404,8 @@ export interface components {
             total_reward_min?: number | null;
             /** Win */
             win?: boolean | null;
+        } & {
+            [key: string]: unknown;
         };
         /** ErrorResponse */
         ErrorResponse: {
@@ -498,6 +536,43 @@ export interface components {
             high: number;
             /** Low */
             low: number;
+        };
+        /**
+         * MetricSpec
+         * @description How one per-episode metric is stored and shown.
+         */
+        MetricSpec: {
+            /**
+             * Aggregation
+             * @description value of a downsampled point: mean, last or sum of its episodes (min and max are always kept as <name>_min and <name>_max)
+             * @default mean
+             * @enum {string}
+             */
+            aggregation: "mean" | "last" | "sum";
+            /**
+             * Builtin
+             * @default true
+             */
+            builtin: boolean;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @default float
+             * @enum {string}
+             */
+            type: "int" | "float" | "bool";
+            /**
+             * Unit
+             * @description unit shown next to the value; empty when unitless
+             * @default
+             */
+            unit: string;
         };
         /** OpponentRanking */
         OpponentRanking: {
@@ -643,6 +718,11 @@ export interface components {
             metadata?: {
                 [key: string]: unknown;
             };
+            /**
+             * Metric Specs
+             * @description per-episode metrics this run can have: built-in and custom
+             */
+            metric_specs?: components["schemas"]["MetricSpec"][];
             metrics: components["schemas"]["DetailMetrics"];
             /** Run Id */
             run_id: string;
@@ -848,6 +928,13 @@ export interface operations {
                     "application/json": components["schemas"]["RunSummary"][];
                 };
             };
+            /** @description unchanged (ETag) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -920,12 +1007,14 @@ export interface operations {
             query?: {
                 /** @description downsample to this many points */
                 max_points?: number | null;
-                /** @description only episodes after this one (live) */
+                /** @description only episodes after this one (live), paged */
                 since_episode?: number | null;
                 /** @description zoom: first episode */
                 from_episode?: number | null;
                 /** @description zoom: last episode */
                 to_episode?: number | null;
+                /** @description comma-separated metric names to return (default: all), e.g. total_reward,win; series points then carry only episode, count and those metrics */
+                metrics?: string | null;
             };
             header?: never;
             path: {
@@ -943,6 +1032,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["RunDetail"];
                 };
+            };
+            /** @description unchanged (ETag) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Not Found */
             404: {
@@ -1075,6 +1171,8 @@ export interface operations {
             query?: {
                 /** @description csv or json */
                 format?: "csv" | "json";
+                /** @description comma-separated metric names to return (default: all), e.g. total_reward,win; series points then carry only episode, count and those metrics */
+                metrics?: string | null;
             };
             header?: never;
             path: {
@@ -1140,6 +1238,58 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["GameDetail"];
                 };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description MongoDB unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    run_history_api_training_runs__run_id__history_get: {
+        parameters: {
+            query?: {
+                /** @description comma-separated metric names to return (default: all), e.g. total_reward,win; series points then carry only episode, count and those metrics */
+                metrics?: string | null;
+                from_episode?: number;
+                to_episode?: number | null;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Not Found */
             404: {

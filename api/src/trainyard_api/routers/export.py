@@ -1,7 +1,9 @@
-"""``/api/training-runs/{run_id}/export``: the full episode history, streamed (CSV or JSON).
+"""A run's full episode history in one streamed request: columnar JSON (``/history``), CSV or JSON
+(``/export``).
 
-One bucket of episodes is in memory at a time, so a 1,000,000-episode run downloads in
-constant memory. Nothing is sampled.
+One batch of buckets is in memory at a time, so a 1,000,000-episode run downloads in constant
+memory; nothing is sampled. ``?metrics=`` selects columns; custom metrics come as further columns.
+Responses are gzip-compressed for clients that accept it (``main``).
 """
 
 from __future__ import annotations
@@ -17,11 +19,10 @@ from fastapi.responses import StreamingResponse
 
 from trainyard_api.deps import StoreDep
 from trainyard_api.models import RunSummary
-from trainyard_api.routers.training_runs import ERRORS, load_run
+from trainyard_api.routers.training_runs import ERRORS, MetricsParam, load_run, run_metric_specs, select
 
 router = APIRouter(prefix="/api/training-runs", tags=["training-runs"])
 
-COLUMNS = ["episode", "total_reward", "steps", "win", "epsilon", "timestep", "win_rate", "time"]
 CHUNK = 1000
 
 
@@ -32,7 +33,56 @@ def _cell(value) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return repr(value)  # shortest exact round trip: lossless
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
     return str(value)
+
+
+def _json_value(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _columns(doc: dict, names: list[str] | None) -> list[str]:
+    """Metric columns in order: the selection, else every built-in, ``time``, then custom metrics."""
+    if names is not None:
+        return names
+    specs = run_metric_specs(doc)
+    return [*(m.name for m in specs if m.builtin), "time", *(m.name for m in specs if not m.builtin)]
+
+
+@router.get("/{run_id}/history", responses=ERRORS, response_class=StreamingResponse,
+            summary="Every episode of a run as columns (streamed JSON)",
+            description='One request, nothing sampled: {"run_id", "episodes", "columns", "metric_specs", '
+                        '"chunks": [{"episode": [...], "<metric>": [...]}, ...]}. Concatenate the chunks\' '
+                        "columns in order; null means no value. Compressed with gzip when accepted.")
+async def run_history(
+    run_id: str,
+    store: StoreDep,
+    metrics: MetricsParam = None,
+    from_episode: Annotated[int, Query(ge=1)] = 1,
+    to_episode: Annotated[int | None, Query(ge=1)] = None,
+) -> StreamingResponse:
+    doc = await load_run(store, run_id)
+    names = select(metrics, doc)
+    last = int((doc.get("summary") or {}).get("last_episode") or 0)
+    if to_episode is not None:
+        last = min(last, to_episode)
+    cols = _columns(doc, names)
+    specs = [m.model_dump() for m in run_metric_specs(doc) if m.name in cols]
+
+    async def body() -> AsyncIterator[str]:
+        head = {"run_id": run_id, "episodes": max(0, last - from_episode + 1), "columns": ["episode", *cols],
+                "metric_specs": specs}
+        yield json.dumps(head)[:-1] + ', "chunks": ['
+        sep = ""
+        async for chunk in store.iter_columns(run_id, from_episode, last, cols):
+            if "time" in chunk:
+                chunk["time"] = [_json_value(v) for v in chunk["time"]]
+            yield sep + json.dumps(chunk, separators=(",", ":"), allow_nan=False, default=str)
+            sep = ","
+        yield "]}"
+
+    return StreamingResponse(body(), media_type="application/json")
 
 
 @router.get("/{run_id}/export", responses=ERRORS, summary="Download every episode (CSV or JSON)",
@@ -41,24 +91,23 @@ async def export_run(
     run_id: str,
     store: StoreDep,
     format: Annotated[Literal["csv", "json"], Query(description="csv or json")] = "csv",
+    metrics: MetricsParam = None,
 ) -> StreamingResponse:
     doc = await load_run(store, run_id)
+    names = select(metrics, doc)
     last = int((doc.get("summary") or {}).get("last_episode") or 0)
+    cols = _columns(doc, names)
 
     async def csv_rows() -> AsyncIterator[str]:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(COLUMNS)
-        n = 0
-        async for ep in store.iter_episodes(run_id, last):
-            d = ep.model_dump(mode="json")
-            writer.writerow([_cell(getattr(ep, c)) if c != "time" else (d["time"] or "") for c in COLUMNS])
-            n += 1
-            if n % CHUNK == 0:
-                yield buf.getvalue()
-                buf.seek(0)
-                buf.truncate()
-        yield buf.getvalue()
+        writer.writerow(["episode", *cols])
+        async for chunk in store.iter_columns(run_id, 1, last, cols):
+            columns = [chunk["episode"], *(chunk[c] for c in cols)]
+            writer.writerows([_cell(v) for v in row] for row in zip(*columns, strict=True))
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
 
     async def json_body() -> AsyncIterator[str]:
         head = RunSummary.from_doc(doc).model_dump(mode="json", exclude={"metrics"})
@@ -66,15 +115,18 @@ async def export_run(
         head["checkpoint_paths"] = [
             {**c, "time": c["time"].isoformat() if c.get("time") else None} for c in doc.get("checkpoint_paths") or []
         ]
-        yield json.dumps(head)[:-1] + ', "episodes": ['
-        parts: list[str] = []
+        yield json.dumps(head, default=str)[:-1] + ', "episodes": ['
         sep = ""
-        async for ep in store.iter_episodes(run_id, last):
-            parts.append(ep.model_dump_json(exclude_none=True))
-            if len(parts) == CHUNK:
-                yield sep + ",".join(parts)
-                parts, sep = [], ","
-        yield (sep + ",".join(parts) if parts else "") + "]}"
+        async for chunk in store.iter_columns(run_id, 1, last, cols):
+            keys = ["episode", *cols]
+            rows = []
+            for values in zip(*(chunk[k] for k in keys), strict=True):
+                rows.append(json.dumps({k: _json_value(v) for k, v in zip(keys, values, strict=True) if v is not None},
+                                       default=str))
+            if rows:
+                yield sep + ",".join(rows)
+                sep = ","
+        yield "]}"
 
     name = f"training-run-{run_id}.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}

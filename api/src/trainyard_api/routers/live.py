@@ -17,7 +17,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from trainyard_api.deps import SettingsDep, StoreDep
 from trainyard_api.models import RunSummary
-from trainyard_api.routers.training_runs import ERRORS, MAX_NUMBER, load_run
+from trainyard_api.routers.training_runs import ERRORS, MAX_NUMBER, RAW_PAGE_LIMIT, load_run
 from trainyard_runstore import series
 from trainyard_runstore.schema import RunStatus
 
@@ -42,8 +42,9 @@ async def stream_run(
                 doc = await store.get_run(run_id, full=False)
                 summary = RunSummary.from_doc(doc)
                 newest = summary.summary.last_episode
-                if newest > sent:
-                    eps, wr = series.raw_points(await store.episodes(run_id, sent + 1, newest))
+                if newest > sent:  # at most one page per event; the next poll sends the rest
+                    upto = min(newest, sent + RAW_PAGE_LIMIT)
+                    eps, wr = series.raw_points(await store.episodes(run_id, sent + 1, upto))
                     if eps:
                         sent = eps[-1]["episode"]
                         yield ServerSentEvent(json.dumps({"episodes": eps, "rolling_win_rate": wr}, default=str),
@@ -55,6 +56,8 @@ async def stream_run(
                 if RunStatus(summary.status).is_terminal() and newest <= sent:
                     yield ServerSentEvent("{}", event="end")
                     return
+                if newest > sent:
+                    continue  # more pages to send: no sleep
             except PyMongoError as exc:
                 yield ServerSentEvent(json.dumps({"detail": f"MongoDB is unreachable: {exc}"}), event="error")
             await asyncio.sleep(settings.stream_poll_seconds)

@@ -1,15 +1,23 @@
-"""``/api/training-runs``: list, detail, agents, live stream and export of training runs."""
+"""``/api/training-runs``: the run list, one run's detail (series downsampled or paged), agents.
+
+The list reads the slim run index and answers ``304 Not Modified`` while its change token (ETag)
+stands; the detail's ETag is the run's write counter. Live streams are ``live``, full histories
+``export``.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from trainyard_api.deps import SettingsDep, StoreDep
 from trainyard_api.models import AgentList, DetailMetrics, ErrorResponse, RunDetail, RunSummary
 from trainyard_runstore import layout
+from trainyard_runstore import metrics as metric_specs
 from trainyard_runstore.schema import RunStatus
 
 router = APIRouter(prefix="/api/training-runs", tags=["training-runs"])
@@ -17,14 +25,37 @@ router = APIRouter(prefix="/api/training-runs", tags=["training-runs"])
 MAX_LIMIT = 1000
 MAX_OFFSET = 1_000_000_000  # larger offsets (up to 2^63 and beyond) answer 422, never a database error
 MAX_NUMBER = 2**53 - 1  # episode and rollout numbers: what JSON carries exactly
+# Unsampled reads return at most this many episodes; the response says where to continue.
+RAW_PAGE_LIMIT = 10_000
 ERRORS = {404: {"model": ErrorResponse}, 503: {"model": ErrorResponse, "description": "MongoDB unreachable"}}
 SortParam = Annotated[str, Query(pattern=r"^-?(" + "|".join(layout.SORT_FIELDS) + ")$",
                                   description="field, '-' prefix for descending: " + ", ".join(layout.SORT_FIELDS))]
+MetricsParam = Annotated[str | None, Query(
+    max_length=2000, description="comma-separated metric names to return (default: all), e.g. total_reward,win; "
+                                 "series points then carry only episode, count and those metrics")]
 
 
-@router.get("", response_model=list[RunSummary], responses=ERRORS, summary="List training runs")
+def etag_for(request: Request, token: object) -> str:
+    """A weak ETag of the change token and the query (so each filter/page has its own)."""
+    digest = hashlib.blake2b(f"{token}|{request.url.query}".encode(), digest_size=12).hexdigest()
+    return f'W/"{digest}"'
+
+
+def not_modified(request: Request, response: Response, etag: str) -> bool:
+    """Set the validators; True when the client's copy is current (answer 304)."""
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = "no-cache"  # revalidate every time: cheap, and never stale
+    return etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]
+
+
+@router.get("", response_model=list[RunSummary], responses={**ERRORS, 304: {"description": "unchanged (ETag)"}},
+            summary="List training runs",
+            description="Answered from the run index. Send the ETag back as If-None-Match: while no run's list "
+                        "entry changed the answer is 304 without a body. Entries of a run that is logging "
+                        "episodes lag its detail by at most a few seconds.")
 async def list_runs(
     store: StoreDep,
+    request: Request,
     response: Response,
     agent_id: Annotated[str | None, Query(max_length=200)] = None,
     status: RunStatus | None = None,
@@ -35,7 +66,10 @@ async def list_runs(
     sort: SortParam = "-start_time",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"1..{MAX_LIMIT}")] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"0..{MAX_OFFSET}")] = 0,
-) -> list[RunSummary]:
+) -> list[RunSummary] | Response:
+    etag = etag_for(request, await store.index_version())
+    if not_modified(request, response, etag):
+        return Response(status_code=304, headers=dict(response.headers))
     filters = {"agent_id": agent_id, "status": status.value if status else None, "algorithm": algorithm,
                "q": q, "started_after": started_after, "started_before": started_before}
     docs, total = await store.list_runs(filters=filters, sort=sort, limit=limit, offset=offset)
@@ -55,19 +89,52 @@ async def load_run(store, run_id: str) -> dict:
     return doc
 
 
-@router.get("/{run_id}", response_model=RunDetail, responses=ERRORS, summary="One run with its series")
+def run_metric_specs(doc: dict) -> list[metric_specs.MetricSpec]:
+    declared = [metric_specs.MetricSpec.model_validate(v) for _, v in sorted((doc.get("metric_specs") or {}).items())]
+    return [*metric_specs.EPISODE_METRICS, *declared]
+
+
+def select(request_metrics: str | None, doc: dict) -> list[str] | None:
+    """The ``?metrics=`` selection (None: all); 422 naming the run's metrics for an unknown one."""
+    try:
+        return metric_specs.parse_selection(request_metrics, [m.name for m in run_metric_specs(doc)])
+    except ValueError as exc:
+        raise HTTPException(422, f"metrics: {exc}") from None
+
+
+def narrow(points: list[dict], names: list[str]) -> list[dict]:
+    keep = {"episode", "count", *names, *(f"{n}_min" for n in names), *(f"{n}_max" for n in names)}
+    return [{k: v for k, v in p.items() if k in keep and v is not None} for p in points]
+
+
+@router.get("/{run_id}", response_model=RunDetail, responses={**ERRORS, 304: {"description": "unchanged (ETag)"}},
+            summary="One run with its series",
+            description="Runs longer than the requested points (by default: longer than raw_series_limit "
+                        "episodes, then default_max_points points) come DOWNSAMPLED: each point is a group of "
+                        "episodes, marked by metrics.downsampled=true, metrics.resolution and the response "
+                        f"header X-Downsampled: true. Unsampled series return at most {RAW_PAGE_LIMIT:,} "
+                        "episodes; metrics.next_episode then says where the next page starts (pass it as "
+                        "from_episode, or since_episode=next_episode-1).")
 async def get_run(
     run_id: str,
     store: StoreDep,
     settings: SettingsDep,
+    request: Request,
+    response: Response,
     max_points: Annotated[int | None, Query(ge=10, le=100_000, description="downsample to this many points")] = None,
-    since_episode: Annotated[int | None, Query(ge=0, le=MAX_NUMBER, description="only episodes after this one (live)")] = None,
+    since_episode: Annotated[int | None, Query(ge=0, le=MAX_NUMBER,
+                                               description="only episodes after this one (live), paged")] = None,
     from_episode: Annotated[int | None, Query(ge=1, le=MAX_NUMBER, description="zoom: first episode")] = None,
     to_episode: Annotated[int | None, Query(ge=1, le=MAX_NUMBER, description="zoom: last episode")] = None,
-) -> RunDetail:
+    metrics: MetricsParam = None,
+) -> RunDetail | Response:
     if from_episode and to_episode and to_episode < from_episode:
         raise HTTPException(422, f"to_episode ({to_episode}) must not be before from_episode ({from_episode})")
     doc = await load_run(store, run_id)
+    names = select(metrics, doc)
+    etag = etag_for(request, doc.get("version", 0))
+    if not_modified(request, response, etag):
+        return Response(status_code=304, headers=dict(response.headers))
     total = int((doc.get("summary") or {}).get("last_episode") or 0)
     if since_episode is not None:
         first, last, points = since_episode + 1, None, None
@@ -75,15 +142,29 @@ async def get_run(
         first, last = from_episode or 1, to_episode
         span = (min(last, total) if last else total) - first + 1
         points = max_points or (None if span <= settings.raw_series_limit else settings.default_max_points)
-    series = await store.series(run_id, total=total, max_points=points, first=first, last=last)
+    series = await store.series(run_id, total=total, max_points=points, first=first, last=last,
+                                limit=RAW_PAGE_LIMIT)
+    response.headers["X-Downsampled"] = "true" if series.downsampled else "false"
+    response.headers["X-Resolution"] = str(series.resolution)
     summary = RunSummary.from_doc(doc)
-    return RunDetail(
+    detail = RunDetail(
         **summary.model_dump(exclude={"metrics"}),
         config=doc.get("config") or {},
         checkpoint_paths=doc.get("checkpoint_paths") or [],
+        metric_specs=run_metric_specs(doc),
         metrics=DetailMetrics(episodes=series.episodes, rolling_win_rate=series.rolling_win_rate,
-                              downsampled=series.downsampled, resolution=series.resolution),
+                              downsampled=series.downsampled, resolution=series.resolution,
+                              next_episode=series.next_episode),
         last_rollout=doc.get("last_rollout"),
         evaluation=doc.get("evaluation"),
         evaluations=doc.get("evaluations") or [],
     )
+    if names is None:
+        return detail
+    # A selection: points carry only the chosen metrics, so they no longer fit EpisodePoint's
+    # required fields; sent as built rather than validated again.
+    body = detail.model_dump(mode="json")
+    body["metrics"]["episodes"] = narrow(body["metrics"]["episodes"], names)
+    if "win_rate" not in names:
+        body["metrics"]["rolling_win_rate"] = []
+    return JSONResponse(body, headers=dict(response.headers))
