@@ -207,20 +207,21 @@ def test_maskable_ppo_learns_without_invalid_actions():
     pytest.importorskip("sb3_contrib")
     from sb3_contrib import MaskablePPO
     from stable_baselines3.common.vec_env import DummyVecEnv
-    from trainyard_trainer.policy import BlokusCNN, policy_kwargs
+    from trainyard_trainer.policy import BlokusPolicy, make_policy
 
     counters = [CountIllegal(BlokusDuoEnv(seed=i)) for i in range(4)]
     vec_env = DummyVecEnv([lambda env=env: env for env in counters])
+    policy, kwargs = make_policy(vec_env.observation_space)  # as the trainer does
     model = MaskablePPO(
-        "CnnPolicy",  # as the trainer does for board observations
+        policy,
         vec_env,
         n_steps=64,
         batch_size=128,
         n_epochs=1,
         seed=0,
         device="cpu",
-        policy_kwargs=policy_kwargs(),
+        policy_kwargs=kwargs,
     )
-    assert isinstance(model.policy.features_extractor, BlokusCNN)
+    assert isinstance(model.policy, BlokusPolicy)
     model.learn(total_timesteps=256)
     assert sum(c.steps for c in counters) >= 256 and sum(c.illegal for c in counters) == 0

@@ -30,9 +30,12 @@ def _train_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint-every", type=int, help="timesteps between checkpoints")
     parser.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port (0: off)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--n-envs", type=int, help="parallel environments (subprocess workers when > 1)")
+    parser.add_argument("--n-envs", type=int, help="parallel environments (default 1 smoke, 8 full)")
+    parser.add_argument("--vec-env", choices=["subprocess", "dummy"],
+                        help="subprocess: a worker per environment; dummy: all in this process (the full default)")
     parser.add_argument("--env-id", help="gymnasium id, default trainyard/BlokusDuo-v0")
-    parser.add_argument("--opponent", help="random | greedy | self-play")
+    parser.add_argument("--opponent", help="random | greedy | self-play | curriculum (default random smoke, "
+                        "curriculum full)")
     parser.add_argument("--eval-games", type=int, help="evaluation games per opponent after completion (0: none)")
 
 

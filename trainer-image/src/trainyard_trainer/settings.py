@@ -23,11 +23,14 @@ class Mode(enum.StrEnum):
 
 
 SMOKE_DEFAULTS = {"total_timesteps": 2048, "checkpoint_every": 1024, "n_steps": 256, "batch_size": 64, "n_epochs": 2,
-                  "evaluation_games": 10}
-FULL_DEFAULTS = {"total_timesteps": 1_000_000, "checkpoint_every": 50_000, "n_steps": 2048, "batch_size": 256,
-                 "n_epochs": 10, "evaluation_games": 100}
+                  "evaluation_games": 10, "n_envs": 1, "torch_threads": 1, "vec_env": "subprocess", "opponent": "random"}
+# ``full``: chosen by measurement on 2 CPU cores (bench/train_speed.py). The board-shaped policy's forward
+# and backward passes dominate, not the environment (~60 us a step), so eight environments stepped in the
+# training process feed batched inference, and both cores go to torch instead of to env workers.
+FULL_DEFAULTS = {"total_timesteps": 1_000_000, "checkpoint_every": 50_000, "n_steps": 256, "batch_size": 256,
+                 "n_epochs": 4, "evaluation_games": 100, "n_envs": 8, "torch_threads": 2, "vec_env": "dummy", "opponent": "curriculum"}
 
-OpponentName = Literal["random", "greedy", "self-play"]
+OpponentName = Literal["random", "greedy", "self-play", "curriculum"]
 EvalOpponent = Literal["random", "greedy"]
 
 
@@ -104,21 +107,28 @@ class TrainerSettings(BaseSettings):
     run_id: str | None = Field(default=None, min_length=1, max_length=128, description="default: a new UUID")
     algorithm: Literal["MaskablePPO"] = "MaskablePPO"
     env_id: str = "trainyard/BlokusDuo-v0"
-    opponent: OpponentName = Field(default="random", description="random | greedy | self-play (the run's own "
-                                   "checkpoints; random until the first one exists)")
+    opponent: OpponentName | None = Field(
+        default=None, description="random | greedy | self-play (the run's own checkpoints; random until the first "
+                                  "one exists) | curriculum (random, then more and more greedy moves as the run "
+                                  "progresses). Default random smoke, curriculum full")
     checkpoint_dir: Path = Path("checkpoints")
     checkpoint_every: int | None = Field(default=None, gt=0, description="timesteps between checkpoints")
     metrics_port: int = Field(default=0, ge=0, le=65535, description="0 disables the Prometheus endpoint")
     metrics_addr: str = Field(default="127.0.0.1", description="0.0.0.0 inside a pod so Prometheus can scrape")
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    n_envs: int = Field(default=1, ge=1, le=256)
+    n_envs: int | None = Field(default=None, ge=1, le=256, description="parallel environments; default 1 smoke, "
+                               "8 full")
+    vec_env: Literal["subprocess", "dummy"] | None = Field(
+        default=None, description="subprocess: a worker process per environment (when n_envs > 1); dummy: all "
+                                  "environments in the training process. Default subprocess smoke, dummy full")
     stop_exit_code: int = Field(
         default=0, ge=0, le=255,
         description="exit code after SIGTERM/SIGINT (checkpoint saved, run 'stopped'). The operator sets 143 so "
                     "Kubernetes retries a deleted or evicted pod, which resumes from that checkpoint; a requested "
                     "stop suspends the Job instead, so nothing is retried")
-    torch_threads: int = Field(default=1, ge=0, description="torch CPU threads; 0 keeps torch's default. One avoids "
-                               "thread oversubscription, which slows small policies many times over")
+    torch_threads: int | None = Field(default=None, ge=0, description="torch CPU threads; 0 keeps torch's default. "
+                                      "Default 1 smoke, 2 full; more than the cores slows small policies many "
+                                      "times over")
     win_window: int = Field(default=100, ge=1, description="episodes in the rolling win rate")
     log_buffer_size: int = Field(default=10_000, ge=1, description="records written per batch from the run's "
                                  "write-ahead log (records wait there, not in memory, while MongoDB is down)")
@@ -139,6 +149,9 @@ class TrainerSettings(BaseSettings):
             self.total_timesteps = defaults["total_timesteps"]
         if self.checkpoint_every is None:
             self.checkpoint_every = defaults["checkpoint_every"]
+        for name in ("n_envs", "torch_threads", "vec_env", "opponent"):
+            if getattr(self, name) is None:
+                setattr(self, name, defaults[name])
         hp = self.hyperparameters
         for name in ("n_steps", "batch_size", "n_epochs"):
             if getattr(hp, name) is None:

@@ -34,8 +34,9 @@ from trainyard_trainer.callbacks import (
     RunLoggerCallback,
     StopOnSignal,
 )
+from trainyard_trainer.curriculum import CurriculumCallback, CurriculumEnv, MixedOpponent
 from trainyard_trainer.metrics import TrainerMetrics
-from trainyard_trainer.policy import policy_kwargs
+from trainyard_trainer.policy import make_policy
 from trainyard_trainer.run_logger import TrainingRunLogger, error_info
 from trainyard_trainer.selfplay import SelfPlayEnv, SelfPlayOpponent
 from trainyard_trainer.settings import SelfPlaySettings, TrainerSettings
@@ -65,6 +66,9 @@ class _EnvFactory:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             import trainyard_trainer.envs  # noqa: F401 - registration in the worker process
+        if self.opponent == "curriculum":
+            mixed = MixedOpponent()
+            return Monitor(CurriculumEnv(self._make(mixed), mixed))
         if self.self_play is None:
             return Monitor(self._make(self.opponent))
         if self.in_worker:
@@ -83,7 +87,7 @@ class _EnvFactory:
 
 def make_vec_env(settings: TrainerSettings, run_dir: Path | None = None) -> VecEnv:
     """``run_dir`` (the run's checkpoint folder) is where self-play finds its opponents."""
-    subprocess = settings.n_envs > 1
+    subprocess = settings.n_envs > 1 and settings.vec_env == "subprocess"
     self_play = None
     if settings.opponent == "self-play":
         if run_dir is None:
@@ -95,6 +99,8 @@ def make_vec_env(settings: TrainerSettings, run_dir: Path | None = None) -> VecE
 
 
 def describe_opponent(settings: TrainerSettings, run_dir: Path) -> str:
+    if settings.opponent == "curriculum":
+        return "curriculum (random moves, then a growing share of greedy moves, all greedy from 70% of the run)"
     if settings.opponent != "self-play":
         return settings.opponent
     sp = settings.self_play
@@ -165,6 +171,8 @@ def run(settings: TrainerSettings, mongo: MongoSettings | None = None) -> int:
         episodes_cb = RunLoggerCallback(run_logger, metrics, settings.win_window)
         callbacks = [episodes_cb, DiagnosticsCallback(metrics, run_logger, settings.opponent), ckpt,
                      ProgressCallback(settings.total_timesteps, run_logger), StopOnSignal(stop)]
+        if settings.opponent == "curriculum":
+            callbacks.insert(0, CurriculumCallback(settings.total_timesteps))
         remaining = settings.total_timesteps - model.num_timesteps
         if remaining > 0 and not stop.is_set():
             start_steps, t0, cpu0 = model.num_timesteps, time.perf_counter(), time.process_time()
@@ -274,13 +282,13 @@ def _model(settings: TrainerSettings, env: VecEnv, device: str, resume: checkpoi
         model = MaskablePPO.load(resume.path, env=env, device=device)
         model.tensorboard_log = str(tensorboard_dir) if tensorboard_dir else None
         return model
-    board = len(env.observation_space.shape) == 3  # planes of a board: the small CNN extractor
+    policy, kwargs = make_policy(env.observation_space)
     return MaskablePPO(
-        "CnnPolicy" if board else "MlpPolicy",
+        policy,
         env,
         learning_rate=hp.learning_rate, n_steps=hp.n_steps, batch_size=hp.batch_size, n_epochs=hp.n_epochs,
         gamma=hp.gamma, gae_lambda=hp.gae_lambda, clip_range=hp.clip_range, ent_coef=hp.ent_coef,
         vf_coef=hp.vf_coef, max_grad_norm=hp.max_grad_norm, seed=settings.seed, device=device,
         tensorboard_log=str(tensorboard_dir) if tensorboard_dir else None,
-        policy_kwargs=policy_kwargs() if board else None, verbose=0,
+        policy_kwargs=kwargs, verbose=0,
     )

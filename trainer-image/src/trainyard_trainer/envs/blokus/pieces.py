@@ -87,6 +87,7 @@ def orientations(cells: Cells) -> list[Cells]:
 
 PIECE_SIZES: tuple[int, ...] = tuple(len(base_cells(n)) for n in PIECE_NAMES)
 PIECE_ORIENTATIONS: tuple[tuple[Cells, ...], ...] = tuple(tuple(orientations(base_cells(n))) for n in PIECE_NAMES)
+N_ORIENTATIONS = sum(map(len, PIECE_ORIENTATIONS))  # 91
 
 
 def _rim(cells: Cells) -> tuple[Cells, Cells, tuple[int, ...]]:
@@ -116,7 +117,9 @@ class PlacementTable:
       its quadrant's diagonal cell (those are always forbidden when the cell became a corner
       from that side): the candidates when a corner opens;
     * ``by_piece``: CSR list of the placements of each piece;
-    * ``reach``: CSR list per cell of the cells covered by any placement covering it.
+    * ``reach``: CSR list per cell of the cells covered by any placement covering it;
+    * ``orientation`` int16[n]: the placement's piece orientation, counted over all pieces in
+      table order (0..N_ORIENTATIONS-1): what the board-shaped policy head is indexed by.
     """
 
     size: int
@@ -126,6 +129,7 @@ class PlacementTable:
     cover_quad: np.ndarray
     by_piece: np.ndarray
     reach: np.ndarray
+    orientation: np.ndarray
 
     @property
     def n(self) -> int:
@@ -162,8 +166,11 @@ def placement_table(size: int) -> PlacementTable:
     """Build (once per size) the placement table for a square board."""
     started = time.perf_counter()
     rows: list[list[int]] = []
+    orient: list[int] = []
+    o = -1
     for piece, shapes in enumerate(PIECE_ORIENTATIONS):
         for shape in shapes:
+            o += 1
             edges, corners, quads = _rim(shape)
             assert len(edges) <= MAX_EDGES and len(corners) <= MAX_CORNERS
             h = 1 + max(r for r, _ in shape)
@@ -184,6 +191,7 @@ def placement_table(size: int) -> PlacementTable:
                     row += kl + [-1] * (MAX_CORNERS - len(kl))
                     row += ql + [-1] * (MAX_CORNERS - len(ql))
                     rows.append(row)
+                    orient.append(o)
     geom = np.array(rows, dtype=np.int32)
     n_cells = size * size
     cells = geom[:, COL_CELLS : COL_CELLS + MAX_CELLS]
@@ -205,9 +213,11 @@ def placement_table(size: int) -> PlacementTable:
     pairs = np.unique((flat[:, None] * n_cells + cells[pid]).ravel()[cells[pid].ravel() >= 0])
     reach = _csr(pairs // n_cells, pairs % n_cells, n_cells)
     body = np.ascontiguousarray(geom[:, [COL_PIECE, COL_NCELL, *range(COL_CELLS, COL_EDGES)]], dtype=np.int16)
-    for arr in (geom, body, cover, cover_quad, by_piece, reach):
+    orientation = np.array(orient, dtype=np.int16)
+    for arr in (geom, body, cover, cover_quad, by_piece, reach, orientation):
         arr.setflags(write=False)
     log.debug("placement table %dx%d: %d placements in %.3fs", size, size, len(geom), time.perf_counter() - started)
     return PlacementTable(
-        size=size, geom=geom, body=body, cover=cover, cover_quad=cover_quad, by_piece=by_piece, reach=reach
+        size=size, geom=geom, body=body, cover=cover, cover_quad=cover_quad, by_piece=by_piece, reach=reach,
+        orientation=orientation,
     )
