@@ -10,7 +10,10 @@ KUBECTL ?= .venv/bin/kubectl
 OPERATOR_KUBECONFIG ?= $(or $(KUBECONFIG),$(CURDIR)/.dev/kubeconfig)
 OPERATOR_CRD := charts/trainyard/crds/trainingruns.trainyard.dev.yaml
 
-.PHONY: operator-crd operator-run operator-bench test-operator
+.PHONY: crd operator-crd operator-run operator-bench test-operator
+
+crd: install ## Regenerate the TrainingRun CRD from the operator's spec and status models
+	$(PY) -m trainyard_operator.crd > $(OPERATOR_CRD)
 
 operator-crd: install ## Apply the TrainingRun CRD to $KUBECONFIG's cluster (default .dev/kubeconfig)
 	$(KUBECTL) --kubeconfig $(OPERATOR_KUBECONFIG) apply -f $(OPERATOR_CRD)

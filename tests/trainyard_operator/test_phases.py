@@ -18,6 +18,7 @@ from trainyard_operator.phases import (
     status_patch,
 )
 from trainyard_operator.reconcile.progress import pending_check_due, progress_patch, wants_timer
+from trainyard_operator.status import TrainingRunStatus
 from trainyard_runstore.schema import Checkpoint, Episode, RunRecord, RunStats, RunStatus
 
 pytestmark = pytest.mark.unit
@@ -228,7 +229,7 @@ def test_store_facts_mirror_progress_attempts_and_the_trainer_error():
                  metadata={"attempts": [{"attempt": 1}, {"attempt": 2}],
                            "error": {"type": "RuntimeError", "message": "boom", "source": "trainer"}})
     facts = StoreFacts.from_record(rec)
-    assert facts.progress.to_status() == {"episodes": 12, "timesteps": 400, "rollingWinRate": 0.4167,
+    assert facts.progress.to_status().wire() == {"episodes": 12, "timesteps": 400, "rollingWinRate": 0.4167,
                                           "lastReward": -1.0, "lastCheckpoint": "/c/2.zip"}
     assert facts.attempts == 2
     assert facts.trainer_recorded_failure
@@ -237,31 +238,32 @@ def test_store_facts_mirror_progress_attempts_and_the_trainer_error():
 
 def test_render_status_keeps_transition_times_and_first_start():
     first = observe(Observation(job=job(active=1), pods=(RUNNING,), now=NOW))
-    status = render_status({}, first, run_id="uid", job_name="run", generation=1, store=store(attempts=1),
-                           failure_recorded=False, now=NOW)
+    status = render_status(TrainingRunStatus(), first, run_id="uid", job_name="run", generation=1,
+                           store=store(attempts=1), failure_recorded=False, now=NOW).wire()
     assert status["phase"] == "Running" and status["runId"] == "uid" and status["jobName"] == "run"
     assert status["attempts"] == 1 and status["startTime"] == "2026-01-01T11:59:30Z"
     later = NOW + timedelta(minutes=5)
-    again = render_status(status, observe(Observation(job=job(active=1), pods=(RUNNING,), now=later)),
+    current = TrainingRunStatus.model_validate(status)
+    again = render_status(current, observe(Observation(job=job(active=1), pods=(RUNNING,), now=later)),
                           run_id="uid", job_name="run", generation=1, store=store(attempts=1),
                           failure_recorded=False, now=later)
-    assert again == status
-    assert status_patch(status, again) is None
+    assert again.wire() == status
+    assert status_patch(current, again) is None
     done = observe(Observation(job=job(finished="Complete"), pods=(SUCCEEDED,), store=store(RunStatus.COMPLETED),
                                now=later))
-    final = render_status(status, done, run_id="uid", job_name="run", generation=1, store=store(RunStatus.COMPLETED),
+    final = render_status(current, done, run_id="uid", job_name="run", generation=1, store=store(RunStatus.COMPLETED),
                           failure_recorded=False, now=later)
-    patch = status_patch(status, final)
+    patch = status_patch(current, final)
     assert patch["phase"] == "Completed" and "completionTime" in patch and "runId" not in patch
-    created = next(c for c in final["conditions"] if c["type"] == "JobCreated")
-    assert created["lastTransitionTime"] == "2026-01-01T12:00:00Z"  # unchanged since it first became True
+    created = next(c for c in final.conditions if c.type == "JobCreated")
+    assert created.last_transition_time == "2026-01-01T12:00:00Z"  # unchanged since it first became True
 
 
 def test_failure_in_status_names_everything():
     outcome = observe(Observation(job=job(finished="Failed", reason="BackoffLimitExceeded", failed=1), pods=(OOM,),
                                   now=NOW))
-    status = render_status({}, outcome, run_id="uid", job_name="run", generation=1, store=None,
-                           failure_recorded=True, now=NOW)
+    status = render_status(TrainingRunStatus(), outcome, run_id="uid", job_name="run", generation=1, store=None,
+                           failure_recorded=True, now=NOW).wire()
     assert status["failure"] == {"reason": "OOMKilled", "message": outcome.failure.message, "exitCode": 137,
                                  "podReason": "OOMKilled", "podName": "run-a", "source": "operator",
                                  "logLines": [], "recorded": True}
@@ -277,9 +279,9 @@ def test_invalid_spec_outcome_names_the_field():
 
 def test_progress_patch_only_on_change():
     facts = store(attempts=2, progress=StoreFacts.from_record(record(summary=RunStats(episodes=3))).progress)
-    patch = progress_patch({}, facts)
+    patch = progress_patch(TrainingRunStatus(), facts)
     assert patch == {"progress": {"episodes": 3, "timesteps": 0}, "attempts": 2}
-    assert progress_patch(patch, facts) is None
+    assert progress_patch(TrainingRunStatus.model_validate(patch), facts) is None
 
 
 @pytest.mark.parametrize("status,wanted", [
@@ -302,4 +304,5 @@ def test_timer_runs_for_active_runs_and_unrecorded_failures(status, wanted):
 ])
 def test_pending_runs_are_checked_once_a_pod_may_have_timed_out(since, timeout, due):
     conditions = [{"type": "Running", "status": "False", "lastTransitionTime": since}] if since else []
-    assert pending_check_due({"phase": "Pending", "conditions": conditions}, timeout, NOW) is due
+    status = TrainingRunStatus.model_validate({"phase": "Pending", "conditions": conditions})
+    assert pending_check_due(status, timeout, NOW) is due

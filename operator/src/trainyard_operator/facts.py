@@ -14,6 +14,7 @@ from typing import Any, Literal
 from trainyard_runstore.schema import RunRecord, RunStatus
 
 from trainyard_operator.constants import CONTAINER_NAME
+from trainyard_operator.status import ProgressStatus
 
 # ------------------------------------------------------------------ time
 
@@ -126,10 +127,10 @@ class Progress:
     last_reward: float | None = None
     last_checkpoint: str | None = None
 
-    def to_status(self) -> dict[str, Any]:
-        out = {"episodes": self.episodes, "timesteps": self.timesteps, "rollingWinRate": self.rolling_win_rate,
-               "lastReward": self.last_reward, "lastCheckpoint": self.last_checkpoint}
-        return {k: v for k, v in out.items() if v is not None}
+    def to_status(self) -> ProgressStatus:
+        return ProgressStatus(episodes=self.episodes, timesteps=self.timesteps,
+                              rolling_win_rate=self.rolling_win_rate, last_reward=self.last_reward,
+                              last_checkpoint=self.last_checkpoint)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ here: the inputs are facts.py's PodFacts, JobFacts and StoreFacts.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -18,24 +18,9 @@ from trainyard_runstore.schema import RunStatus
 
 from trainyard_operator.constants import EXIT_BAD_CONFIG, EXIT_FAILED
 from trainyard_operator.facts import JobFacts, PodFacts, StoreFacts, format_time
+from trainyard_operator.status import FailureStatus, Phase, StatusCondition, TrainingRunStatus
 
-
-class Phase(enum.StrEnum):
-    PENDING = "Pending"
-    RUNNING = "Running"
-    COMPLETED = "Completed"
-    STOPPED = "Stopped"
-    FAILED = "Failed"
-
-    def is_terminal(self) -> bool:
-        return self in (Phase.COMPLETED, Phase.STOPPED, Phase.FAILED)
-
-    @classmethod
-    def parse(cls, value: object) -> Phase | None:
-        try:
-            return cls(value)
-        except ValueError:
-            return None
+__all__ = ["Phase"]  # re-exported: the reconcilers take phases from here
 
 
 class ConditionType(enum.StrEnum):
@@ -113,11 +98,16 @@ class Failure:
     source: Literal["trainer", "operator"] = "operator"  # who writes metadata.error in the run store
     log_lines: tuple[str, ...] = ()
 
-    def to_status(self, recorded: bool) -> dict[str, Any]:
-        out = {"reason": self.reason.value, "message": self.message, "exitCode": self.exit_code,
-               "podReason": self.pod_reason, "podName": self.pod_name, "source": self.source,
-               "logLines": list(self.log_lines), "recorded": recorded}
-        return {k: v for k, v in out.items() if v is not None}
+    def to_status(self, recorded: bool) -> FailureStatus:
+        return FailureStatus(reason=self.reason.value, message=self.message, exit_code=self.exit_code,
+                             pod_reason=self.pod_reason, pod_name=self.pod_name, source=self.source,
+                             log_lines=list(self.log_lines), recorded=recorded)
+
+    @classmethod
+    def from_status(cls, status: FailureStatus) -> Failure:
+        """A failure the status already holds (to retry writing it to the run store)."""
+        return cls(Reason(status.reason or Reason.BACKOFF_LIMIT_EXCEEDED.value), status.message or "",
+                   status.exit_code, status.pod_reason, status.pod_name, "operator", tuple(status.log_lines or ()))
 
 
 @dataclass(frozen=True)
@@ -207,7 +197,8 @@ def observe(o: Observation) -> Outcome:
         return _finished(Phase.COMPLETED, Reason.COMPLETED, "training finished", stop=stop, start=start, end=end)
 
     if stop and job.suspended and not active:
-        # Whatever the trainer's exit code on SIGTERM (0 today, 143 would do as well): asked, done.
+        # Asked and done, whatever the exit code: under the operator a SIGTERM'd trainer exits 143
+        # (TRAINER_STOP_EXIT_CODE), but the Job's suspension says the stop was requested.
         return _finished(Phase.STOPPED, Reason.STOPPED, "stopped on request", stop=True, start=start, end=o.now)
 
     if job.finished == "Failed" and not active:
@@ -313,48 +304,44 @@ def classify_failure(job: JobFacts, pods: Iterable[PodFacts], store: StoreFacts 
 # ------------------------------------------------------------------ status
 
 
-def render_status(current: Mapping[str, Any], outcome: Outcome, *, run_id: str, job_name: str | None,
-                  generation: int, store: StoreFacts | None, failure_recorded: bool, now: datetime) -> dict[str, Any]:
+def render_status(current: TrainingRunStatus, outcome: Outcome, *, run_id: str, job_name: str | None,
+                  generation: int, store: StoreFacts | None, failure_recorded: bool,
+                  now: datetime) -> TrainingRunStatus:
     """The whole desired ``status``; transition times and first start are kept from ``current``."""
-    status: dict[str, Any] = {"phase": outcome.phase.value, "runId": run_id, "observedGeneration": generation}
-    if job_name:
-        status["jobName"] = job_name
-    old_conditions = {c.get("type"): c for c in current.get("conditions") or []}
+    old_conditions = {c.type: c for c in current.conditions or []}
     conditions = []
     for c in outcome.conditions:
-        value = "True" if c.status else "False"
-        old = old_conditions.get(c.type.value) or {}
-        since = old.get("lastTransitionTime") if old.get("status") == value else None
-        conditions.append({"type": c.type.value, "status": value, "reason": c.reason.value, "message": c.message,
-                           "lastTransitionTime": since or format_time(now)})
-    status["conditions"] = conditions
-    attempts = store.attempts if store else current.get("attempts")
-    if attempts:
-        status["attempts"] = attempts
-    start = current.get("startTime") or format_time(outcome.start_time)
-    if start:
-        status["startTime"] = start
+        value: Literal["True", "False"] = "True" if c.status else "False"
+        old = old_conditions.get(c.type.value)
+        since = old.last_transition_time if old is not None and old.status == value else None
+        conditions.append(StatusCondition(type=c.type.value, status=value, reason=c.reason.value, message=c.message,
+                                          last_transition_time=since or format_time(now)))
+    completion = None
     if outcome.phase.is_terminal():
-        status["completionTime"] = current.get("completionTime") or format_time(outcome.completion_time or now)
-    progress = store.progress.to_status() if store else current.get("progress")
-    if progress:
-        status["progress"] = progress
-    if outcome.failure is not None:
-        status["failure"] = outcome.failure.to_status(failure_recorded)
-    return status
+        completion = current.completion_time or format_time(outcome.completion_time or now)
+    return TrainingRunStatus(
+        phase=outcome.phase,
+        run_id=run_id,
+        job_name=job_name,
+        observed_generation=generation,
+        conditions=conditions,
+        attempts=(store.attempts if store else current.attempts) or None,
+        start_time=current.start_time or format_time(outcome.start_time),
+        completion_time=completion,
+        progress=(store.progress.to_status() if store else current.progress) or None,
+        failure=outcome.failure.to_status(failure_recorded) if outcome.failure is not None else None,
+    )
 
 
-def status_patch(current: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, Any] | None:
-    """A merge patch for ``status`` with only the changed keys (None when nothing changed)."""
-    patch = {k: v for k, v in desired.items() if current.get(k) != v}
-    for k in current:
-        if k not in desired and k in _OWNED_KEYS:
+def status_patch(current: TrainingRunStatus, desired: TrainingRunStatus) -> dict[str, Any] | None:
+    """A merge patch for ``status`` with only the changed keys (None when nothing changed); a key the
+    operator owns and no longer wants is set to null."""
+    old, new = current.wire(), desired.wire()
+    patch: dict[str, Any] = {k: v for k, v in new.items() if old.get(k) != v}
+    for k in old:
+        if k not in new:
             patch[k] = None
     return patch or None
-
-
-_OWNED_KEYS = {"phase", "runId", "jobName", "observedGeneration", "conditions", "attempts", "startTime",
-               "completionTime", "progress", "failure"}
 
 
 def with_log_lines(failure: Failure, lines: Iterable[str]) -> Failure:

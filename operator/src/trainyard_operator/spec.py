@@ -1,9 +1,10 @@
 """The TrainingRun spec as a pydantic model (camelCase on the wire), and the run the operator sees.
 
-The CRD's openAPIV3Schema (charts/trainyard/crds/trainingruns.trainyard.dev.yaml) validates the
-same fields with the same types, enums, defaults and bounds; tests/trainyard_operator/test_contract.py
-checks the two field by field. The operator validates again here, so a spec that slipped past an
-older CRD becomes a permanent error naming the field (reconcile/create.py), never a broken Job.
+The single declaration of every spec field: the CRD's openAPIV3Schema
+(charts/trainyard/crds/trainingruns.trainyard.dev.yaml) is generated from these models by crd.py
+(``make crd``; tests/trainyard_operator/test_crd.py fails on a diff), descriptions, bounds, CEL rules
+and formats included. The operator validates again here, so a spec that slipped past an older CRD
+becomes a permanent error naming the field (reconcile/create.py), never a broken Job.
 """
 
 from __future__ import annotations
@@ -34,19 +35,50 @@ class _Model(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
 
+def cel(rule: str, message: str, field_path: str | None = None) -> dict[str, str]:
+    """A CEL validation rule the API server checks (``x-kubernetes-validations`` in the CRD)."""
+    out = {"rule": rule, "message": message}
+    return {**out, "fieldPath": field_path} if field_path else out
+
+
+def immutable(name: str, verb: str = "is") -> dict[str, str]:
+    return cel("self == oldSelf", f"{name} {verb} immutable")
+
+
+def crd(*rules: dict[str, str], fmt: str | None = None, default: Any = None) -> dict[str, Any]:
+    """CRD-only schema keywords for a field: CEL rules, an integer format, an object default."""
+    out: dict[str, Any] = {}
+    if fmt:
+        out["format"] = fmt
+    if rules:
+        out["x-kubernetes-validations"] = list(rules)
+    if default is not None:
+        out["default"] = default  # {}: the API server creates the object so its fields' defaults apply
+    return out
+
+
 class Hyperparameters(_Model):
     """MaskablePPO arguments; an empty field takes the trainer's default for the mode."""
 
-    learning_rate: float | None = Field(default=None, gt=0, le=1, description="optimizer step size")
-    n_steps: int | None = Field(default=None, ge=8, le=1_000_000, description="rollout length per environment")
-    batch_size: int | None = Field(default=None, ge=2, le=1_000_000, description="minibatch size, <= nSteps")
-    n_epochs: int | None = Field(default=None, ge=1, le=100, description="passes over each rollout")
-    gamma: float | None = Field(default=None, gt=0, le=1, description="discount factor")
-    gae_lambda: float | None = Field(default=None, gt=0, le=1, description="GAE smoothing")
-    clip_range: float | None = Field(default=None, gt=0, le=1, description="PPO clipping")
-    ent_coef: float | None = Field(default=None, ge=0, le=1, description="entropy bonus weight")
-    vf_coef: float | None = Field(default=None, ge=0, le=10, description="value loss weight")
-    max_grad_norm: float | None = Field(default=None, gt=0, le=100, description="gradient clipping norm")
+    model_config = ConfigDict(json_schema_extra=crd(
+        cel("!has(self.batchSize) || !has(self.nSteps) || self.batchSize <= self.nSteps",
+            "batchSize must not exceed nSteps", ".batchSize"),
+        immutable("hyperparameters", "are")))
+
+    learning_rate: float | None = Field(default=None, gt=0, le=1,
+                                        description="Optimizer step size (0 < learningRate <= 1).")
+    n_steps: int | None = Field(default=None, ge=8, le=1_000_000, description="Rollout length per environment.")
+    batch_size: int | None = Field(default=None, ge=2, le=1_000_000, description="Minibatch size; at most nSteps.")
+    n_epochs: int | None = Field(default=None, ge=1, le=100, description="Passes over each rollout.")
+    gamma: float | None = Field(default=None, gt=0, le=1, description="Discount factor (0 < gamma <= 1).")
+    gae_lambda: float | None = Field(default=None, gt=0, le=1,
+                                     description="GAE smoothing factor (0 < gaeLambda <= 1).")
+    clip_range: float | None = Field(default=None, gt=0, le=1,
+                                     description="PPO clipping range (0 < clipRange <= 1).")
+    ent_coef: float | None = Field(default=None, ge=0, le=1, description="Entropy bonus weight (0-1).")
+    vf_coef: float | None = Field(default=None, ge=0, le=10, description="Value loss weight (0-10).")
+    max_grad_norm: float | None = Field(default=None, gt=0, le=100,
+                                        description="Gradient clipping norm (0 < maxGradNorm <= 100).")
 
     @model_validator(mode="after")
     def _batch_fits_rollout(self) -> Hyperparameters:
@@ -60,70 +92,109 @@ class Hyperparameters(_Model):
 
 
 class Resources(_Model):
-    cpu: Quantity | None = Field(default=None, description="CPU request, e.g. 2 or 500m")
-    memory: Quantity | None = Field(default=None, description="memory request and limit, e.g. 4Gi")
-    gpu: int = Field(default=0, ge=0, le=16, description="nvidia.com/gpu count")
+    """Trainer container resources; empty fields take the operator's defaults."""
+
+    model_config = ConfigDict(json_schema_extra=crd(immutable("resources", "are")))
+
+    cpu: Quantity | None = Field(default=None, description="CPU request, a quantity such as 2 or 500m.")
+    memory: Quantity | None = Field(default=None, description="Memory request and limit, a quantity such as 4Gi.")
+    gpu: int = Field(default=0, ge=0, le=16, description="nvidia.com/gpu count; above 0 the trainer runs on CUDA "
+                                                         "and tolerates GPU taints.")
 
 
 class CheckpointVolume(_Model):
+    """The volume holding checkpoints under <mountPath>/<run id>/; a retried pod resumes from the latest one.
+    Empty fields take the operator's defaults."""
+
+    model_config = ConfigDict(json_schema_extra=crd(immutable("checkpoint")))
+
     claim_name: str | None = Field(default=None, max_length=253, pattern=DNS_SUBDOMAIN_PATTERN,
-                                   description="PersistentVolumeClaim holding <mountPath>/<run id>/")
+                                   description="Name of a PersistentVolumeClaim in the run's namespace.")
     mount_path: str | None = Field(default=None, max_length=1024, pattern=MOUNT_PATH_PATTERN,
-                                   description="where the claim is mounted in the trainer")
-    every_timesteps: int | None = Field(default=None, ge=1, le=10_000_000_000,
-                                        description="timesteps between checkpoints")
+                                   description="Absolute path where the claim is mounted in the trainer container.")
+    every_timesteps: int | None = Field(default=None, ge=1, le=10_000_000_000, json_schema_extra=crd(fmt="int64"),
+                                        description="Timesteps between checkpoints; default from the mode.")
 
 
 class Toleration(_Model):
     """A core/v1 Toleration."""
 
-    key: str | None = Field(default=None, max_length=317, description="taint key; empty with Exists: all")
-    operator: Literal["Exists", "Equal"] = Field(default="Equal", description="Exists or Equal")
-    value: str | None = Field(default=None, max_length=63, description="taint value (Equal)")
+    key: str | None = Field(default=None, max_length=317,
+                            description="Taint key; empty with operator Exists matches every key.")
+    operator: Literal["Exists", "Equal"] = Field(default="Equal", description="Exists or Equal.")
+    value: str | None = Field(default=None, max_length=63, description="Taint value to match with operator Equal.")
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
-        default=None, description="taint effect; empty: all")
-    toleration_seconds: int | None = Field(default=None, ge=0, description="NoExecute: how long to stay")
+        default=None, description="Taint effect to match; empty matches all.")
+    toleration_seconds: int | None = Field(
+        default=None, ge=0, json_schema_extra=crd(fmt="int64"),
+        description="For NoExecute, how long the pod stays bound after the taint appears.")
 
 
 class Evaluation(_Model):
-    """Games played with the final checkpoint when the run completes (the trainer's ``evaluation``)."""
+    """Games played with the final checkpoint when the run completes; results are stored on the run."""
 
     games: int | None = Field(default=None, ge=0, le=10_000,
-                              description="games per opponent; 0 turns evaluation off; default 10 smoke, 100 full")
-    opponents: list[Literal["random", "greedy"]] = Field(default=["random", "greedy"], min_length=1, max_length=2,
-                                                         description="opponents to evaluate against")
-    seed: int = Field(default=0, ge=0, le=2_147_483_647, description="game i of each opponent uses seed + i")
+                              description="Games per opponent; 0 turns evaluation off. Default 10 in smoke mode, "
+                                          "100 in full mode.")
+    opponents: list[Annotated[Literal["random", "greedy"], Field(description="An opponent.")]] = Field(
+        default=["random", "greedy"], min_length=1, max_length=2, description="Opponents to evaluate against.")
+    seed: int = Field(default=0, ge=0, le=2_147_483_647, description="Game i against each opponent uses seed + i.")
 
     def trainer_value(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
 
 
 class TrainingRunSpec(_Model):
+    """What to train and with which resources. Only `stop` may change after creation."""
+
     agent_id: str = Field(min_length=1, max_length=63, pattern=LABEL_VALUE_PATTERN,
-                          description="the agent trained; runs of one agent are compared in the UI")
-    algorithm: Literal["MaskablePPO"] = Field(default="MaskablePPO", description="RL algorithm")
+                          json_schema_extra=crd(immutable("agentId")),
+                          description="The agent trained; runs of one agent are compared in the UI. A label value "
+                                      "(letters, digits, '-', '_', '.'; at most 63 characters).")
+    algorithm: Literal["MaskablePPO"] = Field(default="MaskablePPO", description="RL algorithm.")
     env: str = Field(default="trainyard/BlokusDuo-v0", max_length=253, pattern=ENV_ID_PATTERN,
-                     description="gymnasium environment id")
-    opponent: Literal["random", "greedy", "self-play"] = Field(default="random", description="who the agent plays")
-    mode: Literal["smoke", "full"] = Field(default="smoke", description="smoke: short run with small defaults")
+                     json_schema_extra=crd(immutable("env")),
+                     description='Gymnasium environment id, e.g. trainyard/BlokusDuo-v0; "some.module:Name-v0" '
+                                 "imports the module first (it registers the id).")
+    opponent: Literal["random", "greedy", "self-play"] = Field(default="random",
+                                                               description="Who the agent plays against.")
+    mode: Literal["smoke", "full"] = Field(default="smoke", json_schema_extra=crd(immutable("mode")),
+                                           description="smoke: a short run with small defaults to check the setup; "
+                                                       "full: a real run.")
     total_timesteps: int | None = Field(default=None, ge=1, le=10_000_000_000,
-                                        description="environment steps; default from the mode")
-    seed: int = Field(default=0, ge=0, le=2_147_483_647, description="random seed")
-    n_envs: int = Field(default=1, ge=1, le=64, description="parallel environments")
-    hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters, description="PPO arguments")
-    evaluation: Evaluation = Field(default_factory=Evaluation, description="automated evaluation after training")
-    resources: Resources = Field(default_factory=Resources, description="trainer container resources")
-    image: str | None = Field(default=None, min_length=1, max_length=512, description="trainer image")
-    checkpoint: CheckpointVolume = Field(default_factory=CheckpointVolume, description="checkpoint volume")
-    backoff_limit: int = Field(default=3, ge=0, le=20, description="retries of a failed trainer")
-    active_deadline_seconds: int | None = Field(default=None, ge=1, description="wall-clock limit of the Job")
-    ttl_seconds_after_finished: int | None = Field(default=None, ge=0,
-                                                   description="delete the finished Job after this")
-    pending_timeout_seconds: int = Field(default=600, ge=1, le=86_400,
-                                         description="fail a pod that cannot start within this")
-    node_selector: dict[str, str] = Field(default_factory=dict, description="trainer pod nodeSelector")
-    tolerations: list[Toleration] = Field(default_factory=list, max_length=32, description="trainer pod tolerations")
-    stop: bool = Field(default=False, description="true: checkpoint and stop gracefully")
+                                        json_schema_extra=crd(immutable("totalTimesteps"), fmt="int64"),
+                                        description="Environment steps to train for; default from the mode "
+                                                    "(2048 smoke, 1e6 full).")
+    seed: int = Field(default=0, ge=0, le=2_147_483_647, description="Random seed.")
+    n_envs: int = Field(default=1, ge=1, le=64,
+                        description="Parallel environments (subprocess workers when more than 1).")
+    evaluation: Evaluation = Field(default_factory=Evaluation)
+    hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+    resources: Resources = Field(default_factory=Resources, json_schema_extra=crd(default={}))
+    image: str | None = Field(default=None, min_length=1, max_length=512,
+                              description="Trainer image; default from the operator's settings.")
+    checkpoint: CheckpointVolume = Field(default_factory=CheckpointVolume, json_schema_extra=crd(default={}))
+    backoff_limit: int = Field(default=3, ge=0, le=20,
+                               description="Retries of a failed trainer (each resumes from the latest checkpoint). "
+                                           "A bad configuration (exit code 2) is never retried.")
+    active_deadline_seconds: int | None = Field(
+        default=None, ge=1, json_schema_extra=crd(fmt="int64"),
+        description="Wall-clock limit of the whole run (all attempts); then it fails with DeadlineExceeded.")
+    ttl_seconds_after_finished: int | None = Field(
+        default=None, ge=0, json_schema_extra=crd(fmt="int32"),
+        description="Delete the finished Job (not the TrainingRun, not the history) after this many seconds.")
+    pending_timeout_seconds: int = Field(
+        default=600, ge=1, le=86_400,
+        description="Fail the run when a trainer pod cannot start (unschedulable, image pull errors) within "
+                    "this many seconds.")
+    node_selector: dict[str, str] = Field(
+        default_factory=dict,
+        description="Node labels the trainer pod requires (added to the operator's defaults).")
+    tolerations: list[Toleration] = Field(
+        default_factory=list, max_length=32,
+        description="Taints the trainer pod tolerates (GPU runs also get the operator's GPU toleration).")
+    stop: bool = Field(default=False, description="true stops the run gracefully: the trainer gets SIGTERM, saves "
+                                                  "a checkpoint and the run ends Stopped; no new pod starts.")
 
 
 class SpecError(ValueError):

@@ -15,9 +15,9 @@ import kopf
 
 from trainyard_operator import builders
 from trainyard_operator.kube import JobConflict, KubeError
-from trainyard_operator.phases import Phase
 from trainyard_operator.reconcile import Context, job_status, stop
 from trainyard_operator.spec import SpecError, TrainingRun
+from trainyard_operator.status import TrainingRunStatus
 
 log = logging.getLogger(__name__)
 RETRY_DELAY = 5.0
@@ -30,7 +30,7 @@ async def ensure_job(ctx: Context, body: dict[str, Any], logger: logging.Logger 
     except SpecError as err:
         await job_status.mark_invalid(ctx, body, str(err))
         raise kopf.PermanentError(f"invalid spec: {err}") from None
-    phase = Phase.parse((body.get("status") or {}).get("phase"))
+    phase = TrainingRunStatus.from_body(body).phase
     if phase is not None and phase.is_terminal():
         await job_status.request_sync(ctx, run.namespace, run.name)  # keeps a finished run's Job stopped
         return

@@ -21,6 +21,7 @@ from trainyard_operator.facts import JobFacts, PodFacts, StoreFacts
 from trainyard_operator.phases import Failure, Observation, Phase
 from trainyard_operator.reconcile import Context
 from trainyard_operator.spec import SpecError, TrainingRun
+from trainyard_operator.status import FailureStatus, TrainingRunStatus
 from trainyard_operator.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,8 @@ async def sync(ctx: Context, namespace: str, name: str) -> None:
         run = TrainingRun.from_body(body)
     except SpecError:
         return  # create.py reports it once, as a permanent error
-    status: dict[str, Any] = dict(body.get("status") or {})
-    phase = Phase.parse(status.get("phase"))
+    status = TrainingRunStatus.from_body(body)
+    phase = status.phase
     if phase is not None and phase.is_terminal():
         await _finish_terminal(ctx, run, status)
         return
@@ -63,7 +64,7 @@ async def sync(ctx: Context, namespace: str, name: str) -> None:
         pending_timeout_seconds=run.spec.pending_timeout_seconds,
         backoff_limit=run.spec.backoff_limit,
         store=store,
-        job_was_created=bool(status.get("jobName")),
+        job_was_created=bool(status.job_name),
         now=now,
     ))
     recorded = False
@@ -78,7 +79,7 @@ async def sync(ctx: Context, namespace: str, name: str) -> None:
         log.warning("run %s/%s failed: %s (%s)", namespace, name, failure.reason.value, failure.message)
     await _write_store_outcome(ctx, run, outcome, store, job, pod_facts, now)
     desired = phases.render_status(
-        status, outcome, run_id=run.uid, job_name=builders.job_name(run) if job_body else status.get("jobName"),
+        status, outcome, run_id=run.uid, job_name=builders.job_name(run) if job_body else status.job_name,
         generation=run.generation, store=store,
         failure_recorded=recorded, now=now)
     patch = phases.status_patch(status, desired)
@@ -110,17 +111,18 @@ async def _write_store_outcome(ctx: Context, run: TrainingRun, outcome: phases.O
         log.warning("run store unreachable while recording the outcome of %s/%s: %s", run.namespace, run.name, e)
 
 
-async def _finish_terminal(ctx: Context, run: TrainingRun, status: dict[str, Any]) -> None:
+async def _finish_terminal(ctx: Context, run: TrainingRun, status: TrainingRunStatus) -> None:
     """A finished run: retry a failure record the run store missed; make sure no trainer runs on."""
-    failure = status.get("failure") or {}
-    unrecorded = failure and not failure.get("recorded") and failure.get("source", "operator") == "operator"
-    if unrecorded and await _record_failure(ctx, run, _failure_from_status(failure)):
-        await ctx.kube.patch_run_status(run.namespace, run.name, {"failure": {"recorded": True}})
+    failure = status.failure
+    unrecorded = failure is not None and not failure.recorded and (failure.source or "operator") == "operator"
+    if failure is not None and unrecorded and await _record_failure(ctx, run, Failure.from_status(failure)):
+        patch = TrainingRunStatus(failure=FailureStatus(recorded=True)).wire()
+        await ctx.kube.patch_run_status(run.namespace, run.name, patch)
     job = await ctx.kube.read_job(run.namespace, builders.job_name(run))
     if job is not None and _owned(job, run):
         facts = JobFacts.from_job(job)
         if facts.finished is None and not facts.suspended:
-            log.info("run %s/%s is %s: suspending its Job", run.namespace, run.name, status.get("phase"))
+            log.info("run %s/%s is %s: suspending its Job", run.namespace, run.name, status.phase)
             await ctx.kube.set_job_suspended(run.namespace, facts.name, True)
 
 
@@ -136,12 +138,6 @@ async def _read_record(ctx: Context, run: TrainingRun) -> RunRecord | None:
     except StoreError as e:
         log.warning("run store unreachable while syncing %s/%s: %s", run.namespace, run.name, e)
         return None
-
-
-def _failure_from_status(failure: dict[str, Any]) -> Failure:
-    reason = phases.Reason(failure.get("reason", phases.Reason.BACKOFF_LIMIT_EXCEEDED.value))
-    return Failure(reason, failure.get("message", ""), failure.get("exitCode"), failure.get("podReason"),
-                   failure.get("podName"), "operator", tuple(failure.get("logLines") or ()))
 
 
 def run_record(run: TrainingRun) -> RunRecord:
@@ -169,7 +165,7 @@ async def _record_failure(ctx: Context, run: TrainingRun, failure: Failure) -> b
 async def mark_invalid(ctx: Context, body: dict[str, Any], message: str) -> None:
     """A spec the operator refuses: Failed with an InvalidSpec condition naming the field (no Job)."""
     meta = body["metadata"]
-    status = dict(body.get("status") or {})
+    status = TrainingRunStatus.from_body(body)
     now = datetime.now(UTC)
     desired = phases.render_status(status, phases.invalid_spec(message, now), run_id=meta["uid"], job_name=None,
                                    generation=meta.get("generation") or 0, store=None, failure_recorded=False,

@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from trainyard_operator.facts import StoreFacts, parse_time
-from trainyard_operator.phases import ConditionType, Phase, Reason
+from trainyard_operator.phases import ConditionType, Phase, Reason, status_patch
 from trainyard_operator.reconcile import Context, job_status
+from trainyard_operator.status import TrainingRunStatus
 from trainyard_operator.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -23,17 +24,17 @@ log = logging.getLogger(__name__)
 
 def wants_timer(status: Any, **_: Any) -> bool:
     """kopf ``when=`` filter: active runs, and finished ones whose failure record is not stored yet."""
-    phase = Phase.parse((status or {}).get("phase"))
-    if phase is None or not phase.is_terminal():
+    current = TrainingRunStatus.model_validate(dict(status or {}))
+    if current.phase is None or not current.phase.is_terminal():
         return True
-    failure = (status or {}).get("failure") or {}
-    return bool(failure) and not failure.get("recorded") and failure.get("reason") != Reason.INVALID_SPEC
+    failure = current.failure
+    return failure is not None and not failure.recorded and failure.reason != Reason.INVALID_SPEC
 
 
 async def tick(ctx: Context, body: dict[str, Any]) -> None:
-    meta, status = body["metadata"], body.get("status") or {}
+    meta, status = body["metadata"], TrainingRunStatus.from_body(body)
     namespace, name = meta["namespace"], meta["name"]
-    phase = Phase.parse(status.get("phase"))
+    phase = status.phase
     if phase is Phase.RUNNING:
         async with ctx.queue.lock((namespace, name)):
             await mirror(ctx, namespace, name)
@@ -47,8 +48,8 @@ async def mirror(ctx: Context, namespace: str, name: str) -> None:
     body = await ctx.kube.read_run(namespace, name)
     if body is None:
         return
-    status = body.get("status") or {}
-    if Phase.parse(status.get("phase")) is not Phase.RUNNING:
+    status = TrainingRunStatus.from_body(body)
+    if status.phase is not Phase.RUNNING:
         return
     try:
         record = await ctx.store.get_run(body["metadata"]["uid"])
@@ -62,24 +63,19 @@ async def mirror(ctx: Context, namespace: str, name: str) -> None:
         await ctx.kube.patch_run_status(namespace, name, patch)
 
 
-def pending_check_due(status: dict[str, Any], timeout: float, now: datetime, slack: float = 1.0) -> bool:
+def pending_check_due(status: TrainingRunStatus, timeout: float, now: datetime, slack: float = 1.0) -> bool:
     """Pure: may a pod of this Pending run have waited ``timeout`` yet? (Pod events do the rest.)
 
     A pod that waits was created after the run last stopped running, so the Running condition's
     transition time bounds its age; without one, check.
     """
-    since = next((c.get("lastTransitionTime") for c in status.get("conditions") or []
-                  if c.get("type") == ConditionType.RUNNING), None)
+    since = next((c.last_transition_time for c in status.conditions or [] if c.type == ConditionType.RUNNING), None)
     started = parse_time(since)
     return started is None or (now - started).total_seconds() >= timeout - slack
 
 
-def progress_patch(status: dict[str, Any], store: StoreFacts) -> dict[str, Any] | None:
+def progress_patch(status: TrainingRunStatus, store: StoreFacts) -> dict[str, Any] | None:
     """Pure: the status keys to change so progress and attempts match the run store (None: none)."""
-    patch: dict[str, Any] = {}
-    progress = store.progress.to_status()
-    if progress != (status.get("progress") or {}):
-        patch["progress"] = progress
-    if store.attempts and store.attempts != status.get("attempts"):
-        patch["attempts"] = store.attempts
-    return patch or None
+    desired = status.model_copy(update={"progress": store.progress.to_status(),
+                                        "attempts": store.attempts or status.attempts})
+    return status_patch(status, desired)

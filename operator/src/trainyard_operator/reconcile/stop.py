@@ -13,9 +13,9 @@ from typing import Any
 
 from trainyard_operator import builders
 from trainyard_operator.facts import JobFacts
-from trainyard_operator.phases import Phase
 from trainyard_operator.reconcile import Context, job_status
 from trainyard_operator.spec import SpecError, TrainingRun
+from trainyard_operator.status import TrainingRunStatus
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ async def on_stop_changed(ctx: Context, body: dict[str, Any], logger: logging.Lo
         run = TrainingRun.from_body(body)
     except SpecError:
         return
-    phase = Phase.parse((body.get("status") or {}).get("phase"))
+    phase = TrainingRunStatus.from_body(body).phase
     if phase is not None and phase.is_terminal():
         return
     job = await ctx.kube.read_job(run.namespace, builders.job_name(run))
