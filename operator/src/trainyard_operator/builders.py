@@ -2,8 +2,10 @@
 
 No I/O: ``build_job(run, settings)`` is a function of the validated run (spec.py) and the
 operator's settings (settings.py). The trainer container gets exactly the ``TRAINER_*`` variables
-its settings class knows (tests/trainyard_operator/test_contract.py checks it), MongoDB's URI from a Secret,
-the checkpoint claim, a writable emptyDir at /tmp and a read-only, non-root security context.
+its settings class knows: the spec fields marked ``ToTrainer`` in spec.py, plus the run id, device,
+checkpoint directory and metrics address (tests/trainyard_operator/test_contract.py checks them),
+MongoDB's URI from a Secret, the checkpoint claim, a writable emptyDir at /tmp and a read-only, non-root
+security context.
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import BaseModel
+
 from trainyard_operator import constants as c
 from trainyard_operator.settings import OperatorSettings
-from trainyard_operator.spec import Toleration, TrainingRun
+from trainyard_operator.spec import Toleration, ToTrainer, TrainingRun
+
+TRAINER_PREFIX = "TRAINER_"  # TrainerSettings' env_prefix (test_contract.py checks it)
 
 
 def job_name(run: TrainingRun) -> str:
@@ -40,33 +46,41 @@ def owner_reference(run: TrainingRun) -> dict[str, Any]:
             "blockOwnerDeletion": True}
 
 
+def trainer_values(model: BaseModel) -> dict[str, Any]:
+    """The trainer settings the spec fields marked ``ToTrainer`` carry (nested models searched too),
+    by TrainerSettings field name; a nested model travels as JSON with its set fields, snake_case."""
+    out: dict[str, Any] = {}
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name)
+        target = next((m.setting for m in field.metadata if isinstance(m, ToTrainer)), None)
+        if target is None:
+            if isinstance(value, BaseModel):
+                out.update(trainer_values(value))
+            continue
+        if isinstance(value, BaseModel):
+            value = value.model_dump(exclude_none=True) or None
+            value = json.dumps(value, sort_keys=True) if value else None
+        if value is not None:
+            out[target] = value
+    return out
+
+
 def trainer_env(run: TrainingRun, settings: OperatorSettings) -> list[dict[str, Any]]:
     """The container's environment: TrainerSettings fields (``TRAINER_*``), MongoDB, writable dirs."""
     spec = run.spec
     values: dict[str, Any] = {
-        "TRAINER_RUN_ID": run.uid,
-        "TRAINER_AGENT_ID": spec.agent_id,
-        "TRAINER_ALGORITHM": spec.algorithm,
-        "TRAINER_ENV_ID": spec.env,
-        "TRAINER_OPPONENT": spec.opponent,
-        "TRAINER_MODE": spec.mode,
-        "TRAINER_TOTAL_TIMESTEPS": spec.total_timesteps,
-        "TRAINER_SEED": spec.seed,
-        "TRAINER_N_ENVS": spec.n_envs,
-        "TRAINER_DEVICE": "cuda" if spec.resources.gpu > 0 else "cpu",
-        "TRAINER_CHECKPOINT_DIR": mount_path(run, settings),
-        "TRAINER_CHECKPOINT_EVERY": spec.checkpoint.every_timesteps,
-        "TRAINER_METRICS_PORT": settings.trainer_metrics_port,
-        "TRAINER_METRICS_ADDR": "0.0.0.0",
+        "run_id": run.uid,
+        **trainer_values(spec),
+        "device": "cuda" if spec.resources.gpu > 0 else "cpu",
+        "checkpoint_dir": mount_path(run, settings),
+        "metrics_port": settings.trainer_metrics_port,
+        "metrics_addr": "0.0.0.0",
         # a SIGTERM that the operator did not ask for (pod deleted, evicted) fails the pod: the Job
         # retries it and the trainer resumes from the checkpoint it just saved
-        "TRAINER_STOP_EXIT_CODE": 143,
+        "stop_exit_code": 143,
     }
-    hyperparameters = spec.hyperparameters.trainer_values()
-    if hyperparameters:
-        values["TRAINER_HYPERPARAMETERS"] = json.dumps(hyperparameters, sort_keys=True)
-    values["TRAINER_EVALUATION"] = json.dumps(spec.evaluation.trainer_value(), sort_keys=True)
-    env: list[dict[str, Any]] = [{"name": k, "value": str(v)} for k, v in values.items() if v is not None]
+    env: list[dict[str, Any]] = [{"name": f"{TRAINER_PREFIX}{k.upper()}", "value": str(v)}
+                                 for k, v in values.items()]
     env.append({"name": "MONGODB_URI", "valueFrom": {"secretKeyRef": {
         "name": settings.mongodb_secret_name, "key": settings.mongodb_secret_key}}})
     env.append({"name": "MONGODB_DB_NAME", "value": settings.mongo.db_name})

@@ -1,6 +1,7 @@
 """The TrainingRun spec as a pydantic model (camelCase on the wire), and the run the operator sees.
 
-The single declaration of every spec field: the CRD's openAPIV3Schema
+The single declaration of every spec field (fields the trainer shares, with their bounds and
+descriptions, come from trainyard_runstore.run_config): the CRD's openAPIV3Schema
 (charts/trainyard/crds/trainingruns.trainyard.dev.yaml) is generated from these models by crd.py
 (``make crd``; tests/trainyard_operator/test_crd.py fails on a diff), descriptions, bounds, CEL rules
 and formats included. The operator validates again here, so a spec that slipped past an older CRD
@@ -10,20 +11,29 @@ becomes a permanent error naming the field (reconcile/create.py), never a broken
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from pydantic.alias_generators import to_camel
+from trainyard_runstore import run_config
+from trainyard_runstore.run_config import (
+    AgentId,
+    Algorithm,
+    CheckpointEvery,
+    EnvId,
+    Mode,
+    NEnvs,
+    Opponent,
+    Seed,
+    TotalTimesteps,
+)
 
 # A Kubernetes resource quantity without a sign ("500m", "2", "1.5", "4Gi", "1e3").
 QUANTITY_PATTERN = (
     r"^(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
 )
-# A label value (the agent id labels the Job and its pods).
-LABEL_VALUE_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$"
-# A gymnasium id, optionally "module.path:" first (gymnasium imports the module, which registers it).
-ENV_ID_PATTERN = r"^([A-Za-z_][A-Za-z0-9_.]*:)?([A-Za-z0-9_.-]+/)?[A-Za-z0-9_.-]+-v[0-9]+$"
 DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 MOUNT_PATH_PATTERN = r"^/[^:]+$"
 MAX_NAME_LENGTH = 63  # the Job is named after the run, and pods carry the Job's name as a label
@@ -57,38 +67,24 @@ def crd(*rules: dict[str, str], fmt: str | None = None, default: Any = None) -> 
     return out
 
 
-class Hyperparameters(_Model):
-    """MaskablePPO arguments; an empty field takes the trainer's default for the mode."""
+@dataclass(frozen=True)
+class ToTrainer:
+    """Marks a spec field the Job passes to the trainer as ``TRAINER_<SETTING>`` (builders.trainer_values)."""
 
-    model_config = ConfigDict(json_schema_extra=crd(
+    setting: str
+
+
+class Hyperparameters(run_config.Hyperparameters):
+    __doc__ = run_config.Hyperparameters.__doc__
+    model_config = ConfigDict(frozen=True, json_schema_extra=crd(
         cel("!has(self.batchSize) || !has(self.nSteps) || self.batchSize <= self.nSteps",
             "batchSize must not exceed nSteps", ".batchSize"),
         immutable("hyperparameters", "are")))
 
-    learning_rate: float | None = Field(default=None, gt=0, le=1,
-                                        description="Optimizer step size (0 < learningRate <= 1).")
-    n_steps: int | None = Field(default=None, ge=8, le=1_000_000, description="Rollout length per environment.")
-    batch_size: int | None = Field(default=None, ge=2, le=1_000_000, description="Minibatch size; at most nSteps.")
-    n_epochs: int | None = Field(default=None, ge=1, le=100, description="Passes over each rollout.")
-    gamma: float | None = Field(default=None, gt=0, le=1, description="Discount factor (0 < gamma <= 1).")
-    gae_lambda: float | None = Field(default=None, gt=0, le=1,
-                                     description="GAE smoothing factor (0 < gaeLambda <= 1).")
-    clip_range: float | None = Field(default=None, gt=0, le=1,
-                                     description="PPO clipping range (0 < clipRange <= 1).")
-    ent_coef: float | None = Field(default=None, ge=0, le=1, description="Entropy bonus weight (0-1).")
-    vf_coef: float | None = Field(default=None, ge=0, le=10, description="Value loss weight (0-10).")
-    max_grad_norm: float | None = Field(default=None, gt=0, le=100,
-                                        description="Gradient clipping norm (0 < maxGradNorm <= 100).")
 
-    @model_validator(mode="after")
-    def _batch_fits_rollout(self) -> Hyperparameters:
-        if self.batch_size is not None and self.n_steps is not None and self.batch_size > self.n_steps:
-            raise ValueError("batchSize must not exceed nSteps")
-        return self
-
-    def trainer_values(self) -> dict[str, Any]:
-        """The set fields, snake_case: TrainerSettings.hyperparameters takes exactly these names."""
-        return self.model_dump(exclude_none=True)
+class Evaluation(run_config.Evaluation):
+    __doc__ = run_config.Evaluation.__doc__
+    model_config = ConfigDict(frozen=True)
 
 
 class Resources(_Model):
@@ -112,8 +108,8 @@ class CheckpointVolume(_Model):
                                    description="Name of a PersistentVolumeClaim in the run's namespace.")
     mount_path: str | None = Field(default=None, max_length=1024, pattern=MOUNT_PATH_PATTERN,
                                    description="Absolute path where the claim is mounted in the trainer container.")
-    every_timesteps: int | None = Field(default=None, ge=1, le=10_000_000_000, json_schema_extra=crd(fmt="int64"),
-                                        description="Timesteps between checkpoints; default from the mode.")
+    every_timesteps: Annotated[CheckpointEvery | None, ToTrainer("checkpoint_every")] = Field(
+        default=None, json_schema_extra=crd(fmt="int64"))
 
 
 class Toleration(_Model):
@@ -130,46 +126,22 @@ class Toleration(_Model):
         description="For NoExecute, how long the pod stays bound after the taint appears.")
 
 
-class Evaluation(_Model):
-    """Games played with the final checkpoint when the run completes; results are stored on the run."""
-
-    games: int | None = Field(default=None, ge=0, le=10_000,
-                              description="Games per opponent; 0 turns evaluation off. Default 10 in smoke mode, "
-                                          "100 in full mode.")
-    opponents: list[Annotated[Literal["random", "greedy"], Field(description="An opponent.")]] = Field(
-        default=["random", "greedy"], min_length=1, max_length=2, description="Opponents to evaluate against.")
-    seed: int = Field(default=0, ge=0, le=2_147_483_647, description="Game i against each opponent uses seed + i.")
-
-    def trainer_value(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True)
-
-
 class TrainingRunSpec(_Model):
     """What to train and with which resources. Only `stop` may change after creation."""
 
-    agent_id: str = Field(min_length=1, max_length=63, pattern=LABEL_VALUE_PATTERN,
-                          json_schema_extra=crd(immutable("agentId")),
-                          description="The agent trained; runs of one agent are compared in the UI. A label value "
-                                      "(letters, digits, '-', '_', '.'; at most 63 characters).")
-    algorithm: Literal["MaskablePPO"] = Field(default="MaskablePPO", description="RL algorithm.")
-    env: str = Field(default="trainyard/BlokusDuo-v0", max_length=253, pattern=ENV_ID_PATTERN,
-                     json_schema_extra=crd(immutable("env")),
-                     description='Gymnasium environment id, e.g. trainyard/BlokusDuo-v0; "some.module:Name-v0" '
-                                 "imports the module first (it registers the id).")
-    opponent: Literal["random", "greedy", "self-play"] = Field(default="random",
-                                                               description="Who the agent plays against.")
-    mode: Literal["smoke", "full"] = Field(default="smoke", json_schema_extra=crd(immutable("mode")),
-                                           description="smoke: a short run with small defaults to check the setup; "
-                                                       "full: a real run.")
-    total_timesteps: int | None = Field(default=None, ge=1, le=10_000_000_000,
-                                        json_schema_extra=crd(immutable("totalTimesteps"), fmt="int64"),
-                                        description="Environment steps to train for; default from the mode "
-                                                    "(2048 smoke, 1e6 full).")
-    seed: int = Field(default=0, ge=0, le=2_147_483_647, description="Random seed.")
-    n_envs: int = Field(default=1, ge=1, le=64,
-                        description="Parallel environments (subprocess workers when more than 1).")
-    evaluation: Evaluation = Field(default_factory=Evaluation)
-    hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+    agent_id: Annotated[AgentId, ToTrainer("agent_id")] = Field(json_schema_extra=crd(immutable("agentId")))
+    algorithm: Annotated[Algorithm, ToTrainer("algorithm")] = "MaskablePPO"
+    env: Annotated[EnvId, ToTrainer("env_id")] = Field(default="trainyard/BlokusDuo-v0",
+                                                         json_schema_extra=crd(immutable("env")))
+    opponent: Annotated[Opponent, ToTrainer("opponent")] = "random"
+    mode: Annotated[Mode, ToTrainer("mode")] = Field(default=Mode.SMOKE, json_schema_extra=crd(immutable("mode")))
+    total_timesteps: Annotated[TotalTimesteps | None, ToTrainer("total_timesteps")] = Field(
+        default=None, json_schema_extra=crd(immutable("totalTimesteps"), fmt="int64"))
+    seed: Annotated[Seed, ToTrainer("seed")] = 0
+    n_envs: Annotated[NEnvs, ToTrainer("n_envs")] = 1
+    evaluation: Annotated[Evaluation, ToTrainer("evaluation")] = Field(default_factory=Evaluation)
+    hyperparameters: Annotated[Hyperparameters, ToTrainer("hyperparameters")] = Field(
+        default_factory=Hyperparameters)
     resources: Resources = Field(default_factory=Resources, json_schema_extra=crd(default={}))
     image: str | None = Field(default=None, min_length=1, max_length=512,
                               description="Trainer image; default from the operator's settings.")

@@ -8,19 +8,26 @@ MongoDB settings are separate (``MONGODB_URI``/``MONGODB_DB_NAME``, see trainyar
 
 from __future__ import annotations
 
-import enum
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-
-class Mode(enum.StrEnum):
-    SMOKE = "smoke"
-    FULL = "full"
-
+from trainyard_runstore.run_config import (
+    PPO_DEFAULTS,
+    AgentId,
+    Algorithm,
+    CheckpointEvery,
+    EnvId,
+    Evaluation,
+    Hyperparameters,
+    Mode,
+    NEnvs,
+    Opponent,
+    Seed,
+    TotalTimesteps,
+)
 
 SMOKE_DEFAULTS = {"total_timesteps": 2048, "checkpoint_every": 1024, "n_steps": 256, "batch_size": 64, "n_epochs": 2,
                   "evaluation_games": 10, "n_envs": 1, "torch_threads": 1, "vec_env": "subprocess", "opponent": "random"}
@@ -30,36 +37,20 @@ SMOKE_DEFAULTS = {"total_timesteps": 2048, "checkpoint_every": 1024, "n_steps": 
 FULL_DEFAULTS = {"total_timesteps": 1_000_000, "checkpoint_every": 50_000, "n_steps": 256, "batch_size": 256,
                  "n_epochs": 4, "evaluation_games": 100, "n_envs": 8, "torch_threads": 2, "vec_env": "dummy", "opponent": "curriculum"}
 
-OpponentName = Literal["random", "greedy", "self-play", "curriculum"]
-EvalOpponent = Literal["random", "greedy"]
 
 
-class PPOHyperparameters(BaseModel):
-    """MaskablePPO arguments; ``None`` means "the mode's default"."""
+class PPOHyperparameters(Hyperparameters):
+    """MaskablePPO arguments (declared in trainyard_runstore.run_config); ``None`` means "the mode's
+    default", filled in by TrainerSettings (``PPO_DEFAULTS`` and the mode's table)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    learning_rate: float = Field(default=3e-4, gt=0, le=1)
-    n_steps: int | None = Field(default=None, ge=8, description="rollout length per environment")
-    batch_size: int | None = Field(default=None, ge=2)
-    n_epochs: int | None = Field(default=None, ge=1, le=100)
-    gamma: float = Field(default=0.99, gt=0, le=1)
-    gae_lambda: float = Field(default=0.95, gt=0, le=1)
-    clip_range: float = Field(default=0.2, gt=0, le=1)
-    ent_coef: float = Field(default=0.01, ge=0)
-    vf_coef: float = Field(default=0.5, ge=0)
-    max_grad_norm: float = Field(default=0.5, gt=0)
+    model_config = ConfigDict(loc_by_alias=False)  # errors name the snake_case fields users write
 
 
-class EvaluationSettings(BaseModel):
+class EvaluationSettings(Evaluation):
     """Games played with the final checkpoint once a run completes (``evaluation``); seats alternate."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(loc_by_alias=False)
 
-    games: int | None = Field(default=None, ge=0, le=10_000,
-                              description="games per opponent; 0 turns evaluation off; default 10 smoke, 100 full")
-    opponents: list[EvalOpponent] = Field(default=["random", "greedy"], min_length=1)
-    seed: int = Field(default=0, ge=0, description="game i of each opponent uses seed + i")
     deterministic: bool = True
 
     @field_validator("opponents", mode="before")
@@ -100,24 +91,21 @@ class RetentionSettings(BaseModel):
 class TrainerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRAINER_", extra="forbid", validate_default=True)
 
+    # The fields a TrainingRun spec sets too are typed, bounded and described in trainyard_runstore.run_config.
     mode: Mode = Mode.SMOKE
-    total_timesteps: int | None = Field(default=None, gt=0, description="default: 2048 smoke, 1e6 full")
-    seed: int = Field(default=0, ge=0)
-    agent_id: str = Field(default="ppo_agent", min_length=1, max_length=128)
+    total_timesteps: TotalTimesteps | None = None
+    seed: Seed = 0
+    agent_id: AgentId = "ppo_agent"
     run_id: str | None = Field(default=None, min_length=1, max_length=128, description="default: a new UUID")
-    algorithm: Literal["MaskablePPO"] = "MaskablePPO"
-    env_id: str = "trainyard/BlokusDuo-v0"
-    opponent: OpponentName | None = Field(
-        default=None, description="random | greedy | self-play (the run's own checkpoints; random until the first "
-                                  "one exists) | curriculum (random, then more and more greedy moves as the run "
-                                  "progresses). Default random smoke, curriculum full")
+    algorithm: Algorithm = "MaskablePPO"
+    env_id: EnvId = "trainyard/BlokusDuo-v0"
+    opponent: Opponent | None = Field(default=None, description="default random smoke, curriculum full")
     checkpoint_dir: Path = Path("checkpoints")
-    checkpoint_every: int | None = Field(default=None, gt=0, description="timesteps between checkpoints")
+    checkpoint_every: CheckpointEvery | None = None
     metrics_port: int = Field(default=0, ge=0, le=65535, description="0 disables the Prometheus endpoint")
     metrics_addr: str = Field(default="127.0.0.1", description="0.0.0.0 inside a pod so Prometheus can scrape")
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    n_envs: int | None = Field(default=None, ge=1, le=256, description="parallel environments; default 1 smoke, "
-                               "8 full")
+    n_envs: NEnvs | None = Field(default=None, description="default 1 smoke, 8 full")
     vec_env: Literal["subprocess", "dummy"] | None = Field(
         default=None, description="subprocess: a worker process per environment (when n_envs > 1); dummy: all "
                                   "environments in the training process. Default subprocess smoke, dummy full")
@@ -153,9 +141,9 @@ class TrainerSettings(BaseSettings):
             if getattr(self, name) is None:
                 setattr(self, name, defaults[name])
         hp = self.hyperparameters
-        for name in ("n_steps", "batch_size", "n_epochs"):
+        for name, value in {**PPO_DEFAULTS, **{k: defaults[k] for k in ("n_steps", "batch_size", "n_epochs")}}.items():
             if getattr(hp, name) is None:
-                setattr(hp, name, defaults[name])
+                setattr(hp, name, value)
         if self.evaluation.games is None:
             self.evaluation.games = defaults["evaluation_games"]
         return self
