@@ -143,7 +143,7 @@ async def _read_record(ctx: Context, run: TrainingRun) -> RunRecord | None:
 def run_record(run: TrainingRun) -> RunRecord:
     """What the run store gets when the trainer never created the run itself."""
     spec = run.spec
-    config = {"mode": spec.mode, "env_id": spec.env, "total_timesteps": spec.total_timesteps, "seed": spec.seed,
+    config = {"mode": spec.mode.value, "env_id": spec.env, "total_timesteps": spec.total_timesteps, "seed": spec.seed,
               "opponent": spec.opponent, **spec.hyperparameters.trainer_values()}
     return RunRecord(run_id=run.uid, agent_id=spec.agent_id, algorithm=spec.algorithm,
                      config={k: v for k, v in config.items() if v is not None})
