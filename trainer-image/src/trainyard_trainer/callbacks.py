@@ -3,8 +3,9 @@
 ``RunLoggerCallback`` feeds finished episodes to the ``TrainingRunLogger`` (MongoDB) and the
 Prometheus metrics; ``DiagnosticsCallback`` exports PPO losses, entropy, legal-action share and
 invalid actions to Prometheus and records them per rollout in the run store (with the opponents
-played); ``CheckpointCallback`` saves every K timesteps; ``StopOnSignal`` ends ``learn`` when
-SIGTERM/SIGINT arrived. Wired together by ``train``.
+played), taking the update values from SB3's logger through an output format (``UpdateWriter``);
+``RunCheckpointCallback`` saves and records a checkpoint every K timesteps; ``StopOnSignal`` ends
+``learn`` when SIGTERM/SIGINT arrived. Wired together by ``train``.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ import logging
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import KVWriter
 
 from trainyard_runstore.schema import Rollout, utcnow
 from trainyard_trainer import checkpoints, retention
@@ -57,17 +61,41 @@ class RunLoggerCallback(BaseCallback):
         self.metrics.db_up.set(1 if self.run_logger.db_ok else 0)
 
 
-# SB3 logger keys of the last PPO update -> (metric, label)
-_LOSSES = {"train/policy_gradient_loss": "policy_gradient", "train/value_loss": "value",
-           "train/loss": "total", "train/entropy_loss": "entropy"}
+class UpdateWriter(KVWriter):
+    """An SB3 logger output format (beside stdout, CSV, TensorBoard) that hands each dump's PPO
+    update values (``train/*``) to a function: how Prometheus and the run store get them."""
+
+    PREFIX = "train/"
+
+    def __init__(self, on_update: Callable[[dict[str, float]], None]):
+        self.on_update = on_update
+
+    def write(self, key_values: dict[str, Any], key_excluded: dict[str, tuple[str, ...]], step: int = 0) -> None:
+        update = {k.removeprefix(self.PREFIX): float(v) for k, v in key_values.items()
+                  if k.startswith(self.PREFIX) and isinstance(v, int | float | np.number)}
+        if update:
+            self.on_update(update)
+
+    def close(self) -> None:
+        pass
+
+
+# SB3's ``train/*`` names of an update -> the loss label of the Prometheus gauge
+_LOSSES = {"policy_gradient_loss": "policy_gradient", "value_loss": "value", "loss": "total",
+           "entropy_loss": "entropy"}
+# ... -> the Rollout field the run store keeps
+_ROLLOUT_FIELDS = ("approx_kl", "clip_fraction", "policy_gradient_loss", "value_loss")
 
 
 class DiagnosticsCallback(BaseCallback):
     """Per rollout: legal-action share, invalid actions, episodes per opponent; per update: losses.
 
-    A rollout's record is completed by the update that consumed it, whose values SB3 leaves in
-    ``logger.name_to_value`` until the next rollout starts (or training ends), and only then handed
-    to the run logger. A rollout cut short by a stop is not recorded (no update consumed it).
+    The update values arrive through SB3's logger: an ``UpdateWriter`` joins the model's output
+    formats when training starts. SB3 dumps its logger after each rollout, before the update that
+    consumes it, so a dump carries the values of the update of the rollout before; each one completes
+    the oldest rollout waiting for its update, which is then handed to the run logger. The last
+    update is dumped when training ends. A rollout cut short by a stop is not recorded (no update
+    consumed it).
     """
 
     def __init__(self, metrics: TrainerMetrics, run_logger: TrainingRunLogger | None = None,
@@ -82,42 +110,39 @@ class DiagnosticsCallback(BaseCallback):
         self._invalid = 0
         self._opponents: Counter[str] = Counter()
         self._seen_opponents: set[str] = set()
-        self._pending: Rollout | None = None
+        self._awaiting_update: deque[Rollout] = deque()
         self._t0 = time.monotonic()
         self._steps0 = 0
 
-    def _update_values(self) -> dict[str, float]:
-        values = self.model.logger.name_to_value  # the last update's values, before they are dumped
+    def _on_training_start(self) -> None:
+        formats = self.logger.output_formats
+        if not any(isinstance(f, UpdateWriter) and f.on_update == self.on_update for f in formats):
+            formats.append(UpdateWriter(self.on_update))
+
+    def on_update(self, values: dict[str, float]) -> None:
+        """One PPO update's values (SB3's ``train/*`` names without the prefix)."""
         for key, kind in _LOSSES.items():
             if key in values:
-                self.metrics.loss(kind, float(values[key]))
-        out = {}
-        if "train/entropy_loss" in values:
-            out["entropy"] = -float(values["train/entropy_loss"])
+                self.metrics.loss(kind, values[key])
+        out = {k: values[k] for k in _ROLLOUT_FIELDS if k in values}
+        if "entropy_loss" in values:
+            out["entropy"] = -values["entropy_loss"]
             self.metrics.entropy.set(out["entropy"])
-        for key, name in (("train/approx_kl", "approx_kl"), ("train/clip_fraction", "clip_fraction"),
-                          ("train/policy_gradient_loss", "policy_gradient_loss"), ("train/value_loss", "value_loss")):
-            if key in values:
-                out[name] = float(values[key])
         if "approx_kl" in out:
             self.metrics.approx_kl.set(out["approx_kl"])
         if "clip_fraction" in out:
             self.metrics.clip_fraction.set(out["clip_fraction"])
-        return out
-
-    def _emit_pending(self) -> None:
-        values = self._update_values()
-        if self._pending is not None and self.run_logger is not None:
-            self.run_logger.log_rollout(self._pending.model_copy(update=values))
-        self._pending = None
+        if self._awaiting_update:
+            rollout = self._awaiting_update.popleft().model_copy(update=out)
+            if self.run_logger is not None:
+                self.run_logger.log_rollout(rollout)
 
     def _on_rollout_start(self) -> None:
-        self._emit_pending()
         self._legal_sum, self._legal_n, self._invalid = 0.0, 0, 0
         self._opponents = Counter()
 
     def _on_training_end(self) -> None:
-        self._emit_pending()
+        self.logger.dump(step=self.num_timesteps)  # the last update's values, through every output format
 
     def _on_step(self) -> bool:
         masks = self.locals.get("action_masks")
@@ -150,13 +175,15 @@ class DiagnosticsCallback(BaseCallback):
         if now > self._t0:
             self.metrics.steps_per_second.set((self.num_timesteps - self._steps0) / (now - self._t0))
         self._t0, self._steps0 = now, self.num_timesteps
-        self._pending = Rollout(rollout=1, timestep=self.num_timesteps, legal_share=legal,
-                                invalid_actions=self._invalid, episodes=sum(self._opponents.values()),
-                                opponents=dict(self._opponents))
+        self._awaiting_update.append(Rollout(
+            rollout=1, timestep=self.num_timesteps, legal_share=legal, invalid_actions=self._invalid,
+            episodes=sum(self._opponents.values()), opponents=dict(self._opponents)))
 
 
-class CheckpointCallback(BaseCallback):
-    """Saves every ``every`` timesteps, then applies the run's checkpoint retention (``retention``)."""
+class RunCheckpointCallback(BaseCallback):
+    """Every ``every`` timesteps: save a checkpoint (checkpoints.py), record it in the run store, then apply
+    the run's checkpoint retention (``retention``). Not SB3's ``CheckpointCallback``: it saves our layout,
+    records the episode it was taken at and prunes old checkpoints."""
 
     def __init__(self, every: int, directory: Path, run_logger: TrainingRunLogger, metrics: TrainerMetrics,
                  retention_settings: RetentionSettings | None = None, min_last: int = 1):

@@ -28,7 +28,7 @@ from trainyard_runstore.schema import Attempt, ErrorInfo, RunStatus
 from trainyard_runstore.settings import MongoSettings
 from trainyard_trainer import checkpoints, evaluation, sweep
 from trainyard_trainer.callbacks import (
-    CheckpointCallback,
+    RunCheckpointCallback,
     DiagnosticsCallback,
     ProgressCallback,
     RunLoggerCallback,
@@ -161,13 +161,13 @@ def run(settings: TrainerSettings, mongo: MongoSettings | None = None) -> int:
         log.info("CUDA device: %s", torch.cuda.get_device_name(0))
 
     env: VecEnv | None = None
-    ckpt: CheckpointCallback | None = None
+    ckpt: RunCheckpointCallback | None = None
     try:
         env = make_vec_env(settings, directory)
         model = _model(settings, env, device, resume, tensorboard_dir)
         min_last = settings.self_play.pool_size if settings.opponent == "self-play" else 1
-        ckpt = CheckpointCallback(settings.checkpoint_every, directory, run_logger, metrics, settings.retention,
-                                  min_last=min_last)
+        ckpt = RunCheckpointCallback(settings.checkpoint_every, directory, run_logger, metrics, settings.retention,
+                                     min_last=min_last)
         episodes_cb = RunLoggerCallback(run_logger, metrics, settings.win_window)
         callbacks = [episodes_cb, DiagnosticsCallback(metrics, run_logger, settings.opponent), ckpt,
                      ProgressCallback(settings.total_timesteps, run_logger), StopOnSignal(stop)]

@@ -1,0 +1,57 @@
+"""PPO update values reach the run store and Prometheus through SB3's logger output formats.
+
+A short real MaskablePPO run on Blokus Duo (3 rollouts of 64 steps) writes SB3's own CSV output
+beside our ``UpdateWriter``; each stored rollout must carry the values of the update that consumed
+it, exactly as SB3 logged them, and the Prometheus gauges the last update's.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from prometheus_client import generate_latest
+from sb3_contrib import MaskablePPO
+from stable_baselines3.common.logger import configure
+from trainyard_runstore.sync_store import RunStore
+from trainyard_trainer.callbacks import DiagnosticsCallback, UpdateWriter
+from trainyard_trainer.metrics import TrainerMetrics
+from trainyard_trainer.run_logger import TrainingRunLogger
+from trainyard_trainer.settings import load_settings
+from trainyard_trainer.train import make_vec_env
+
+pytestmark = [pytest.mark.training, pytest.mark.mongo]
+
+
+def test_stored_rollouts_carry_the_update_values_sb3_logged(mongo_settings, tmp_path):
+    settings = load_settings({"seed": 3, "n_envs": 1})
+    env = make_vec_env(settings)
+    model = MaskablePPO("MlpPolicy", env, n_steps=64, batch_size=32, n_epochs=1, seed=3, verbose=0)
+    model.set_logger(configure(str(tmp_path), ["csv"]))
+    run_logger = TrainingRunLogger(agent_id="diag", spill_dir=tmp_path, mongo=mongo_settings, flush_interval=0.1)
+    run_logger.start()
+    metrics = TrainerMetrics(run_logger.run_id, "diag")
+    callback = DiagnosticsCallback(metrics, run_logger)
+    try:
+        model.learn(total_timesteps=192, callback=callback)
+    finally:
+        run_logger.close()
+        env.close()
+    assert sum(isinstance(f, UpdateWriter) for f in model.logger.output_formats) == 1
+
+    with open(tmp_path / "progress.csv") as f:
+        updates = [row for row in csv.DictReader(f) if row.get("train/value_loss")]
+    stored = RunStore(mongo_settings).rollouts(run_logger.run_id)
+    assert [r.timestep for r in stored] == [64, 128, 192]
+    assert len(updates) == 3  # SB3 logged each update once; the last when training ended
+    for rollout, update in zip(stored, updates, strict=True):
+        assert rollout.value_loss == pytest.approx(float(update["train/value_loss"]))
+        assert rollout.approx_kl == pytest.approx(float(update["train/approx_kl"]))
+        assert rollout.entropy == pytest.approx(-float(update["train/entropy_loss"]))
+        assert rollout.invalid_actions == 0 and 0 < rollout.legal_share < 1
+
+    exported = generate_latest(metrics.registry).decode()
+    last = updates[-1]
+    value_line = next(line for line in exported.splitlines()
+                      if line.startswith("trainyard_trainer_ppo_loss{") and 'loss="value"' in line)
+    assert float(value_line.rsplit(" ", 1)[1]) == pytest.approx(float(last["train/value_loss"]))
