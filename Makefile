@@ -14,7 +14,7 @@ PYPROJECTS := runstore/pyproject.toml trainer-image/pyproject.toml api/pyproject
 export PYTHONPATH := $(CURDIR)
 export NUMBA_CACHE_DIR ?= $(CACHE)/numba
 
-.PHONY: help install lock dev test test-fast test-unit bench lint openapi web ferretdb chromium clean
+.PHONY: help install lock dev test test-fast bench lint openapi web ferretdb chromium clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_.-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)

@@ -1,8 +1,10 @@
 """``/api/training-runs``: the run list, one run's detail (series downsampled or paged), agents.
 
 The list reads the slim run index and answers ``304 Not Modified`` while its change token (ETag)
-stands; the detail's ETag is the run's write counter. Live streams are ``live``, full histories
-``export``.
+stands; the detail's ETag is the run's write counter. The other routes under the same prefix live
+beside it: ``live.py`` (``/{run_id}/stream``), ``export.py`` (``/{run_id}/export``,
+``/{run_id}/history``), ``evaluation.py`` (``/{run_id}/rollouts``, ``/{run_id}/games/{n}``) and
+``checkpoints.py`` (``/{run_id}/checkpoints``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 An opponent sees the ``BlokusGame`` (``engine.py``), the legal mask of the seat to move and
 the env's random generator, and returns a placement id. ``make_opponent`` builds the named
-built-ins; self-play checkpoints are wrapped by the trainer in ``PolicyOpponent``.
+built-ins; ``PolicyOpponent`` wraps any predict function. Self-play is the trainer's
+``selfplay.SelfPlayOpponent``, which plays the run's own checkpoints.
 """
 
 from __future__ import annotations
@@ -53,16 +54,6 @@ class PolicyOpponent:
     def __init__(self, predict_fn: Callable[[np.ndarray, np.ndarray], Any]) -> None:
         self.predict_fn = predict_fn
 
-    @classmethod
-    def from_model(cls, model: Any, deterministic: bool = True) -> PolicyOpponent:
-        """From a MaskablePPO model (anything with ``predict(obs, action_masks=...)``)."""
-
-        def predict(obs: np.ndarray, mask: np.ndarray) -> int:
-            action, _ = model.predict(obs, action_masks=mask, deterministic=deterministic)
-            return int(action)
-
-        return cls(predict)
-
     def select(self, game: BlokusGame, mask: np.ndarray, rng: np.random.Generator) -> int:
         obs = game.observe(game.current_player)
         return int(self.predict_fn(obs, mask))
@@ -81,5 +72,5 @@ def make_opponent(name: str) -> Opponent:
     except KeyError:
         raise ValueError(
             f"unknown opponent {name!r}; expected one of {sorted(_BUILTIN)} or an Opponent instance "
-            "(self-play passes a PolicyOpponent)"
+            "(self-play passes a SelfPlayOpponent)"
         ) from None
