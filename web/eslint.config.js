@@ -16,7 +16,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["e2e/**/*.mjs", "dev/**/*.mjs", "*.config.{js,ts}"],
+    files: ["e2e/**/*.mjs", "*.config.{js,ts}"],
     extends: [js.configs.recommended],
     languageOptions: { ecmaVersion: 2022, globals: { ...globals.node, ...globals.browser } },
     rules: { "no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }] },

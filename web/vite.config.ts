@@ -3,7 +3,7 @@
  * Build and dev-server configuration for the Trainyard web UI.
  *
  * The dev server proxies `/api` to the API (default http://127.0.0.1:8000, override with
- * TRAINYARD_API_URL, e.g. to point at `npm run mock-api`). The production build goes to `dist/`,
+ * TRAINYARD_API_URL, e.g. an API on another machine). The production build goes to `dist/`,
  * which the API serves at `/` with an SPA fallback.
  */
 import react from "@vitejs/plugin-react";

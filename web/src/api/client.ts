@@ -1,11 +1,11 @@
 /**
- * The only module that talks HTTP: builds relative `/api/...` URLs and turns non-2xx answers into
- * `ApiError`. Query options in `runs.ts` call it; components never build URLs themselves.
+ * The only module that talks HTTP: a client generated from the API's OpenAPI document
+ * (openapi-fetch over `schema.gen.ts`), so every path, path parameter and query name is checked by
+ * the compiler against the API; non-2xx answers become `ApiError`. Query options in `runs.ts` call
+ * it; components never build URLs themselves. URLs are relative, so one origin serves UI and API.
  */
-
-export const API_BASE = "/api";
-
-export type QueryValue = string | number | boolean | null | undefined;
+import createClient, { createFinalURL, createQuerySerializer, defaultPathSerializer } from "openapi-fetch";
+import type { paths } from "./schema.gen";
 
 /** An HTTP error answered by the API, or a network failure (`status` 0). */
 export class ApiError extends Error {
@@ -39,28 +39,39 @@ export class ApiError extends Error {
   }
 }
 
-/** `/api/<path>?<params>` with empty values left out. */
-export function apiUrl(path: string, params?: Record<string, QueryValue>): string {
-  const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params ?? {})) {
-    if (value === undefined || value === null || value === "") continue;
-    search.set(key, String(value));
-  }
-  const query = search.toString();
-  return `${API_BASE}${path}${query ? `?${query}` : ""}`;
+/** The typed client: `api.GET("/api/training-runs/{run_id}", { params: { path: { run_id } } })`. */
+export const api = createClient<paths>({ baseUrl: "", headers: { Accept: "application/json" } });
+
+/** Paths the API answers to GET. */
+export type GetPath = { [P in keyof paths]: paths[P] extends { get: object } ? P : never }[keyof paths];
+type GetParameters<P extends GetPath> = paths[P]["get"] extends { parameters: infer X } ? X : never;
+/** The path and query parameters of a GET path, as the OpenAPI document declares them. */
+export type GetParams<P extends GetPath> = {
+  path?: GetParameters<P> extends { path?: infer X } ? X : never;
+  query?: GetParameters<P> extends { query?: infer X } ? X : never;
+};
+
+const querySerializer = createQuerySerializer();
+
+/**
+ * The relative URL of a GET path, for what is not fetched with `api` (download links, `EventSource`);
+ * parameters are typed from the generated schema like the client's.
+ */
+export function apiUrl<P extends GetPath>(path: P, params: GetParams<P> = {}): string {
+  return createFinalURL(path, {
+    baseUrl: "",
+    params: params as { path?: Record<string, unknown>; query?: Record<string, unknown> },
+    querySerializer,
+    pathSerializer: defaultPathSerializer,
+  });
 }
 
-async function errorDetail(response: Response): Promise<string> {
-  try {
-    const body: unknown = await response.json();
-    if (body && typeof body === "object" && "detail" in body) {
-      const detail = (body as { detail: unknown }).detail;
-      if (typeof detail === "string") return detail;
-      return JSON.stringify(detail);
-    }
-  } catch {
-    // not JSON: fall through to the status text
+function errorDetail(error: unknown, response: Response): string {
+  if (error && typeof error === "object" && "detail" in error) {
+    const detail = (error as { detail: unknown }).detail;
+    return typeof detail === "string" ? detail : JSON.stringify(detail);
   }
+  if (typeof error === "string" && error) return error;
   return response.statusText || "request failed";
 }
 
@@ -69,20 +80,24 @@ export interface ApiResponse<T> {
   headers: Headers;
 }
 
-export async function apiGet<T>(
-  path: string,
-  params?: Record<string, QueryValue>,
+/**
+ * Awaits a call of `api` (pass the request's `signal` too): the body of a 2xx answer, else an
+ * `ApiError`; an aborted request rethrows the abort.
+ */
+export async function unwrap<T>(
+  request: Promise<{ data?: T; error?: unknown; response: Response }>,
   signal?: AbortSignal,
 ): Promise<ApiResponse<T>> {
-  let response: Response;
+  let result: { data?: T; error?: unknown; response: Response };
   try {
-    response = await fetch(apiUrl(path, params), { signal, headers: { Accept: "application/json" } });
+    result = await request;
   } catch (error) {
     if (signal?.aborted) throw error;
     throw new ApiError(0, error instanceof Error ? error.message : String(error));
   }
-  if (!response.ok) throw new ApiError(response.status, await errorDetail(response));
-  return { data: (await response.json()) as T, headers: response.headers };
+  const { data, error, response } = result;
+  if (!response.ok || data === undefined) throw new ApiError(response.status, errorDetail(error, response));
+  return { data, headers: response.headers };
 }
 
 /** Retry policy for TanStack Query: keep retrying while the API or its database is down. */

@@ -1,14 +1,14 @@
 /**
  * Query options and hooks for training runs: the list, one run's detail (optionally a zoomed episode
  * range), several runs for comparison, the agent list, and the URLs of the export downloads.
- * Built on `client.ts`; pages import from here and never build URLs.
+ * Built on the generated client in `client.ts`; pages import from here and never build URLs.
  */
 import { keepPreviousData, queryOptions, useQueries, useQuery } from "@tanstack/react-query";
 import type { ListFilters } from "../lib/filters";
-import { toListQuery, type RunListQuery } from "../lib/filters";
-import { ApiError, apiGet, apiUrl, shouldRetry } from "./client";
+import { toListQuery } from "../lib/filters";
+import { api, ApiError, apiUrl, shouldRetry, unwrap } from "./client";
 import { normalizeDetail, normalizeSummary } from "./normalize";
-import type { AgentList, CheckpointFile, RunDetail, RunSummary, WireRunDetail, WireRunSummary } from "./types";
+import type { AgentList, CheckpointFile, ExportFormat, RunDetail, RunListQuery, RunSummary } from "./types";
 
 /** While any shown run is running, rows refresh this often. */
 export const LIVE_REFRESH_MS = 2000;
@@ -37,13 +37,13 @@ export const runKeys = {
   checkpointFiles: (runId: string) => ["training-runs", "checkpoint-files", runId] as const,
 };
 
-const runPath = (runId: string) => `/training-runs/${encodeURIComponent(runId)}`;
+const runPath = (runId: string) => ({ path: { run_id: runId } });
 
 export function runListOptions(query: RunListQuery) {
   return queryOptions({
     queryKey: runKeys.list(query),
     queryFn: async ({ signal }): Promise<RunList> => {
-      const { data, headers } = await apiGet<WireRunSummary[]>("/training-runs", { ...query }, signal);
+      const { data, headers } = await unwrap(api.GET("/api/training-runs", { params: { query }, signal }), signal);
       const total = Number.parseInt(headers.get("X-Total-Count") ?? "", 10);
       return { runs: data.map(normalizeSummary), total: Number.isFinite(total) ? total : data.length };
     },
@@ -54,11 +54,9 @@ export function runDetailOptions(runId: string, range: EpisodeRange | null = nul
   return queryOptions({
     queryKey: runKeys.detail(runId, range),
     queryFn: async ({ signal }): Promise<RunDetail> => {
-      const { data } = await apiGet<WireRunDetail>(
-        runPath(runId),
-        { max_points: range?.maxPoints, from_episode: range?.fromEpisode, to_episode: range?.toEpisode },
-        signal,
-      );
+      const query = { max_points: range?.maxPoints, from_episode: range?.fromEpisode, to_episode: range?.toEpisode };
+      const request = api.GET("/api/training-runs/{run_id}", { params: { ...runPath(runId), query }, signal });
+      const { data } = await unwrap(request, signal);
       return normalizeDetail(data);
     },
   });
@@ -67,7 +65,8 @@ export function runDetailOptions(runId: string, range: EpisodeRange | null = nul
 export function agentsOptions() {
   return queryOptions({
     queryKey: runKeys.agents(),
-    queryFn: async ({ signal }) => (await apiGet<AgentList>("/training-runs/agents/list", undefined, signal)).data,
+    queryFn: async ({ signal }): Promise<AgentList> =>
+      (await unwrap(api.GET("/api/training-runs/agents/list", { signal }), signal)).data,
     staleTime: 60_000,
   });
 }
@@ -79,8 +78,9 @@ export function agentsOptions() {
 export function checkpointFilesOptions(runId: string) {
   return queryOptions({
     queryKey: runKeys.checkpointFiles(runId),
-    queryFn: async ({ signal }) =>
-      (await apiGet<CheckpointFile[]>(`${runPath(runId)}/checkpoints`, undefined, signal)).data,
+    queryFn: async ({ signal }): Promise<CheckpointFile[]> =>
+      (await unwrap(api.GET("/api/training-runs/{run_id}/checkpoints", { params: runPath(runId), signal }), signal))
+        .data,
     retry: (count, error) => !(error instanceof ApiError && error.isNotFound) && shouldRetry(count, error),
     staleTime: 30_000,
   });
@@ -144,10 +144,10 @@ export function useCompareRuns(runIds: readonly string[]): CompareRuns {
   });
 }
 
-export function runExportUrl(runId: string, format: "csv" | "json"): string {
-  return apiUrl(`${runPath(runId)}/export`, { format });
+export function runExportUrl(runId: string, format: ExportFormat): string {
+  return apiUrl("/api/training-runs/{run_id}/export", { ...runPath(runId), query: { format } });
 }
 
 export function runStreamUrl(runId: string, sinceEpisode: number): string {
-  return apiUrl(`${runPath(runId)}/stream`, { since_episode: sinceEpisode });
+  return apiUrl("/api/training-runs/{run_id}/stream", { ...runPath(runId), query: { since_episode: sinceEpisode } });
 }

@@ -742,6 +742,12 @@ export interface components {
             rolling_win_rate?: components["schemas"]["WinRatePoint"][];
         };
         /**
+         * RunSort
+         * @description A sort field of the run list; '-' first sorts descending. Ties: newest first, then run_id.
+         * @enum {string}
+         */
+        RunSort: "start_time" | "-start_time" | "end_time" | "-end_time" | "duration" | "-duration" | "episodes" | "-episodes" | "final_metric" | "-final_metric" | "mean_reward" | "-mean_reward" | "agent_id" | "-agent_id" | "algorithm" | "-algorithm" | "status" | "-status" | "run_id" | "-run_id";
+        /**
          * RunStats
          * @description Aggregates kept up to date at write time (FerretDB has no $avg/$max accumulators).
          */
@@ -900,15 +906,17 @@ export interface operations {
     list_runs_api_training_runs_get: {
         parameters: {
             query?: {
+                /** @description runs of this agent only */
                 agent_id?: string | null;
                 status?: components["schemas"]["RunStatus"] | null;
                 algorithm?: string | null;
                 /** @description substring of run_id or agent_id */
                 q?: string | null;
+                /** @description runs started at or after this instant */
                 started_after?: string | null;
+                /** @description runs started at or before this instant */
                 started_before?: string | null;
-                /** @description field, '-' prefix for descending: start_time, end_time, duration, episodes, final_metric, mean_reward, agent_id, algorithm, status, run_id */
-                sort?: string;
+                sort?: components["schemas"]["RunSort"];
                 /** @description 1..1000 */
                 limit?: number;
                 offset?: number;
@@ -1472,3 +1480,15 @@ export interface operations {
         };
     };
 }
+type FlattenedDeepRequired<T> = {
+    [K in keyof T]-?: FlattenedDeepRequired<T[K] extends unknown[] | undefined | null ? Extract<T[K], unknown[]>[number] : T[K]>;
+};
+type ReadonlyArray<T> = [
+    Exclude<T, undefined>
+] extends [
+    unknown[]
+] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
+export const pathsApiTrainingRunsRun_idExportGetParametersQueryFormatValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/training-runs/{run_id}/export"]["get"]["parameters"]["query"]["format"]> = ["csv", "json"];
+export const benchmarkEntryCi_methodValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["BenchmarkEntry"]["ci_method"]> = ["t", "wilson"];
+export const runSortValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RunSort"]> = ["start_time", "-start_time", "end_time", "-end_time", "duration", "-duration", "episodes", "-episodes", "final_metric", "-final_metric", "mean_reward", "-mean_reward", "agent_id", "-agent_id", "algorithm", "-algorithm", "status", "-status", "run_id", "-run_id"];
+export const runStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RunStatus"]> = ["running", "completed", "stopped", "failed"];

@@ -7,7 +7,7 @@
  * Nested types are derived through the response structure rather than by schema name, so a renamed
  * helper model on the API side does not break the UI.
  */
-import type { components } from "./schema.gen";
+import { runSortValues, runStatusValues, type components, type paths } from "./schema.gen";
 
 type Schemas = components["schemas"];
 
@@ -53,19 +53,19 @@ export interface EpisodesEvent {
   rolling_win_rate?: WinRatePoint[];
 }
 
-export const RUN_STATUSES: readonly RunStatus[] = ["running", "completed", "stopped", "failed"];
+/** Every run status, from the generated schema. */
+export const RUN_STATUSES: readonly RunStatus[] = runStatusValues;
 
-/** Fields the list endpoint accepts in `sort` (prefix `-` for descending). */
-export const SORT_FIELDS = [
-  "start_time",
-  "end_time",
-  "duration",
-  "episodes",
-  "final_metric",
-  "mean_reward",
-  "agent_id",
-  "algorithm",
-  "status",
-  "run_id",
-] as const;
-export type SortField = (typeof SORT_FIELDS)[number];
+/** The list endpoint's `sort` values: a field, or `-` and a field for descending (generated). */
+export type RunSort = Schemas["RunSort"];
+/** Fields the list endpoint sorts by. */
+export type SortField = Exclude<RunSort, `-${string}`>;
+export const SORT_FIELDS: readonly SortField[] = runSortValues.filter((s): s is SortField => !s.startsWith("-"));
+
+/** Formats of a run's export download. */
+export type ExportFormat = NonNullable<
+  NonNullable<paths["/api/training-runs/{run_id}/export"]["get"]["parameters"]["query"]>["format"]
+>;
+
+/** The list endpoint's query parameters (the API's `RunListQuery`). */
+export type RunListQuery = NonNullable<paths["/api/training-runs"]["get"]["parameters"]["query"]>;

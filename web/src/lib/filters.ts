@@ -3,7 +3,14 @@
  * shareable and survives reload), and turned into the list endpoint's query parameters.
  * Pure functions; used by pages/RunListPage and api/runs.
  */
-import { RUN_STATUSES, SORT_FIELDS, type RunStatus, type SortField } from "../api/types";
+import {
+  RUN_STATUSES,
+  SORT_FIELDS,
+  type RunListQuery,
+  type RunSort,
+  type RunStatus,
+  type SortField,
+} from "../api/types";
 
 export interface SortSpec {
   field: SortField;
@@ -48,8 +55,8 @@ export function parseSort(value: string | null): SortSpec {
   return SORT_FIELDS.includes(field) ? { field, desc } : DEFAULT_SORT;
 }
 
-export function formatSort(sort: SortSpec): string {
-  return `${sort.desc ? "-" : ""}${sort.field}`;
+export function formatSort(sort: SortSpec): RunSort {
+  return sort.desc ? `-${sort.field}` : sort.field;
 }
 
 function isValidDate(value: string): boolean {
@@ -121,18 +128,6 @@ export function localDayStart(date: string, addDays = 0): string {
   const m = DATE_RE.exec(date);
   if (!m) throw new Error(`not a YYYY-MM-DD date: ${date}`);
   return new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + addDays).toISOString();
-}
-
-export interface RunListQuery {
-  agent_id?: string;
-  status?: RunStatus;
-  algorithm?: string;
-  q?: string;
-  started_after?: string;
-  started_before?: string;
-  sort: string;
-  limit: number;
-  offset: number;
 }
 
 /** The list endpoint's query parameters for these filters (the "before" day is included). */

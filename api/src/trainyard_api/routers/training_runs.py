@@ -10,7 +10,6 @@ beside it: ``live.py`` (``/{run_id}/stream``), ``export.py`` (``/{run_id}/export
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -18,20 +17,14 @@ from fastapi.responses import JSONResponse
 
 from trainyard_api.deps import SettingsDep, StoreDep
 from trainyard_api.models import AgentList, DetailMetrics, ErrorResponse, RunDetail, RunSummary
-from trainyard_runstore import layout
+from trainyard_api.queries import MAX_NUMBER, RunListQuery
 from trainyard_runstore import metrics as metric_specs
-from trainyard_runstore.schema import RunStatus
 
 router = APIRouter(prefix="/api/training-runs", tags=["training-runs"])
 
-MAX_LIMIT = 1000
-MAX_OFFSET = 1_000_000_000  # larger offsets (up to 2^63 and beyond) answer 422, never a database error
-MAX_NUMBER = 2**53 - 1  # episode and rollout numbers: what JSON carries exactly
 # Unsampled reads return at most this many episodes; the response says where to continue.
 RAW_PAGE_LIMIT = 10_000
 ERRORS = {404: {"model": ErrorResponse}, 503: {"model": ErrorResponse, "description": "MongoDB unreachable"}}
-SortParam = Annotated[str, Query(pattern=r"^-?(" + "|".join(layout.SORT_FIELDS) + ")$",
-                                  description="field, '-' prefix for descending: " + ", ".join(layout.SORT_FIELDS))]
 MetricsParam = Annotated[str | None, Query(
     max_length=2000, description="comma-separated metric names to return (default: all), e.g. total_reward,win; "
                                  "series points then carry only episode, count and those metrics")]
@@ -55,26 +48,13 @@ def not_modified(request: Request, response: Response, etag: str) -> bool:
             description="Answered from the run index. Send the ETag back as If-None-Match: while no run's list "
                         "entry changed the answer is 304 without a body. Entries of a run that is logging "
                         "episodes lag its detail by at most a few seconds.")
-async def list_runs(
-    store: StoreDep,
-    request: Request,
-    response: Response,
-    agent_id: Annotated[str | None, Query(max_length=200)] = None,
-    status: RunStatus | None = None,
-    algorithm: Annotated[str | None, Query(max_length=200)] = None,
-    q: Annotated[str | None, Query(max_length=200, description="substring of run_id or agent_id")] = None,
-    started_after: datetime | None = None,
-    started_before: datetime | None = None,
-    sort: SortParam = "-start_time",
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"1..{MAX_LIMIT}")] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"0..{MAX_OFFSET}")] = 0,
-) -> list[RunSummary] | Response:
+async def list_runs(store: StoreDep, request: Request, response: Response,
+                    query: Annotated[RunListQuery, Query()]) -> list[RunSummary] | Response:
     etag = etag_for(request, await store.index_version())
     if not_modified(request, response, etag):
         return Response(status_code=304, headers=dict(response.headers))
-    filters = {"agent_id": agent_id, "status": status.value if status else None, "algorithm": algorithm,
-               "q": q, "started_after": started_after, "started_before": started_before}
-    docs, total = await store.list_runs(filters=filters, sort=sort, limit=limit, offset=offset)
+    docs, total = await store.list_runs(filters=query.filters(), sort=query.sort.value, limit=query.limit,
+                                        offset=query.offset)
     response.headers["X-Total-Count"] = str(total)
     return [RunSummary.from_doc(d) for d in docs]
 
