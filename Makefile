@@ -10,6 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest
 STAMP := $(VENV)/.installed
+MYPY := $(VENV)/bin/mypy --strict -p trainyard_runstore -p trainyard_api
 PYPROJECTS := runstore/pyproject.toml trainer-image/pyproject.toml api/pyproject.toml operator/pyproject.toml
 export PYTHONPATH := $(CURDIR)
 export NUMBA_CACHE_DIR ?= $(CACHE)/numba
@@ -50,14 +51,16 @@ test-fast: install ## Unit tests only (seconds)
 
 test: install ferretdb web chromium k8s-bins helm prometheus node-deps node-bins images node-images ## Every tier: unit, FerretDB, training, browser, Kubernetes, chart
 	$(VENV)/bin/lint-imports
+	$(MYPY)
 	$(PYTEST) -v --durations=15
 
 bench: install ferretdb web chromium ## Benchmarks: logger ingest, API latency, environment speed (prints tables)
 	$(PY) bench/run.py
 
-lint: install ## ruff and import-linter
+lint: install ## ruff, import-linter and mypy (strict on the run store and the API)
 	$(VENV)/bin/ruff check runstore api trainer-image operator tests scripts bench
 	$(VENV)/bin/lint-imports
+	$(MYPY)
 
 openapi: install ## Regenerate api/openapi.json and the web UI's generated types
 	$(PY) -m trainyard_api.openapi > api/openapi.json

@@ -11,11 +11,13 @@ from trainyard_runstore.async_store import AsyncRunStore
 
 
 def get_store(request: Request) -> AsyncRunStore:
-    return request.app.state.store
+    store: AsyncRunStore = request.app.state.store
+    return store
 
 
 def get_settings(request: Request) -> ApiSettings:
-    return request.app.state.settings
+    settings: ApiSettings = request.app.state.settings
+    return settings
 
 
 StoreDep = Annotated[AsyncRunStore, Depends(get_store)]

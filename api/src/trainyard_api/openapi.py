@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 from trainyard_api.main import create_app
 
 
-def document() -> dict:
+def document() -> dict[str, Any]:
     return create_app().openapi()
 
 

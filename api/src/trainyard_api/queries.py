@@ -20,8 +20,8 @@ MAX_LIMIT = 1000
 MAX_OFFSET = 1_000_000_000  # larger offsets (up to 2^63 and beyond) answer 422, never a database error
 MAX_NUMBER = 2**53 - 1  # episode and rollout numbers: what JSON carries exactly
 # Every sortable field ascending and, with a '-' prefix, descending (layout.SORT_FIELDS).
-RunSort = enum.StrEnum("RunSort", [(f"{d}{name}", f"{p}{name}") for name in layout.SORT_FIELDS
-                                   for d, p in (("", ""), ("desc_", "-"))])
+_SORT_KEYS = [(f"{d}{name}", f"{p}{name}") for name in layout.SORT_FIELDS for d, p in (("", ""), ("desc_", "-"))]
+RunSort = enum.StrEnum("RunSort", _SORT_KEYS)  # type: ignore[misc]  # mypy cannot see computed members
 RunSort.__doc__ = "A sort field of the run list; '-' first sorts descending. Ties: newest first, then run_id."
 
 

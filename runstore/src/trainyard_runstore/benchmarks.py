@@ -78,7 +78,8 @@ def final_evaluation(doc: dict[str, Any]) -> Evaluation | None:
     return max(evaluations, key=lambda e: (e.timestep, e.time))
 
 
-def _entry(key: tuple[str, int | None, str], runs: list[tuple[dict, Evaluation, OpponentResult]]) -> BenchmarkEntry:
+def _entry(key: tuple[str, int | None, str],
+           runs: list[tuple[dict[str, Any], Evaluation, OpponentResult]]) -> BenchmarkEntry:
     agent_id, budget, config_json = key
     rates = [r.win_rate for _, _, r in runs]
     mean, _ = mean_sd(rates)
@@ -100,7 +101,7 @@ def _entry(key: tuple[str, int | None, str], runs: list[tuple[dict, Evaluation, 
 
 def rank(env_id: str, docs: Iterable[dict[str, Any]]) -> Benchmark:
     """Group the runs, then rank the groups per opponent by mean win rate (ties: higher CI low)."""
-    groups: dict[tuple, list[tuple[dict, Evaluation]]] = {}
+    groups: dict[tuple[Any, ...], list[tuple[dict[str, Any], Evaluation]]] = {}
     for doc in docs:
         evaluation = final_evaluation(doc)
         if evaluation is not None:

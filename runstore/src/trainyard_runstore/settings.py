@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -15,7 +17,7 @@ class MongoSettings(BaseSettings):
         default=1500, ge=100, description="server selection / connect timeout; bounds how long a request waits"
     )
 
-    def client_kwargs(self) -> dict:
+    def client_kwargs(self) -> dict[str, Any]:
         return {
             "serverSelectionTimeoutMS": self.timeout_ms,
             "connectTimeoutMS": self.timeout_ms,

@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from trainyard_api.deps import SettingsDep, StoreDep
+from trainyard_api.settings import ApiSettings
 from trainyard_api.routers.training_runs import ERRORS, load_run
 
 router = APIRouter(prefix="/api/training-runs", tags=["checkpoints"])
@@ -27,10 +28,10 @@ class CheckpointFile(BaseModel):
     url: str
 
 
-def _run_dir(settings, run_id: str) -> Path:
+def _run_dir(settings: ApiSettings, run_id: str) -> Path:
     if settings.checkpoint_root is None:
         raise HTTPException(404, "no checkpoint volume is mounted: set TRAINYARD_API_CHECKPOINT_ROOT")
-    root = settings.checkpoint_root.resolve()
+    root: Path = settings.checkpoint_root.resolve()
     run_dir = (root / run_id).resolve()
     if root not in run_dir.parents:
         raise HTTPException(404, f"no checkpoints for run {run_id!r}")

@@ -12,7 +12,7 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/api/training-runs", tags=["training-runs"])
 CHUNK = 1000
 
 
-def _cell(value) -> str:
+def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -40,6 +40,8 @@ async def stream_run(
         while not await request.is_disconnected():
             try:
                 doc = await store.get_run(run_id, full=False)
+                if doc is None:  # deleted while followed
+                    break
                 summary = RunSummary.from_doc(doc)
                 newest = summary.summary.last_episode
                 if newest > sent:  # at most one page per event; the next poll sends the rest
