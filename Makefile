@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest
 STAMP := $(VENV)/.installed
 MYPY := $(VENV)/bin/mypy --strict -p trainyard_runstore -p trainyard_api
-PYPROJECTS := runstore/pyproject.toml trainer-image/pyproject.toml api/pyproject.toml operator/pyproject.toml
+PYPROJECTS := runstore/pyproject.toml client/pyproject.toml trainer-image/pyproject.toml api/pyproject.toml operator/pyproject.toml
 export PYTHONPATH := $(CURDIR)
 export NUMBA_CACHE_DIR ?= $(CACHE)/numba
 
@@ -58,7 +58,7 @@ bench: install ferretdb web chromium ## Benchmarks: logger ingest, API latency, 
 	$(PY) bench/run.py
 
 lint: install ## ruff, import-linter and mypy (strict on the run store and the API)
-	$(VENV)/bin/ruff check runstore api trainer-image operator tests scripts bench
+	$(VENV)/bin/ruff check runstore client api trainer-image operator tests scripts bench examples
 	$(VENV)/bin/lint-imports
 	$(MYPY)
 

@@ -24,7 +24,7 @@ from trainyard_runstore import layout  # noqa: E402
 from trainyard_runstore.schema import Episode, RunRecord, RunStats  # noqa: E402
 from trainyard_runstore.settings import MongoSettings  # noqa: E402
 from trainyard_runstore.sync_store import RunStore  # noqa: E402
-from trainyard_trainer.run_logger import TrainingRunLogger  # noqa: E402
+from trainyard_client.run_logger import TrainingRunLogger  # noqa: E402
 
 INGEST_EPISODES = 20_000
 LIST_RUNS = 10_000

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from trainyard_runstore.schema import RunStatus
-from trainyard_trainer.run_logger import TrainingRunLogger
+from trainyard_client.run_logger import TrainingRunLogger
 
 
 def main() -> int:

@@ -9,9 +9,9 @@ from trainyard_runstore import layout
 from trainyard_runstore.schema import RunStatus
 from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
-from trainyard_trainer import spill, wal
+from trainyard_client import spill, wal
 from trainyard_trainer.cli import main as cli_main
-from trainyard_trainer.run_logger import RollingWinRate, TrainingRunLogger
+from trainyard_client.run_logger import RollingWinRate, TrainingRunLogger
 
 
 def wait_until(cond, timeout=15.0, what="condition"):
@@ -68,7 +68,7 @@ def test_episodes_are_batched_off_the_training_thread(mongo_settings, tmp_path):
 
 @pytest.mark.mongo
 def test_status_checkpoints_and_failure_metadata(mongo_settings, tmp_path):
-    from trainyard_trainer.run_logger import error_info
+    from trainyard_client.run_logger import error_info
 
     logger = TrainingRunLogger(agent_id="a", config={"lr": 0.1}, spill_dir=tmp_path, mongo=mongo_settings)
     logger.start()

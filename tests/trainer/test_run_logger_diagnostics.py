@@ -6,8 +6,8 @@ from tests.support.evaluations import make_evaluation as evaluation
 from trainyard_runstore.schema import Rollout
 from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
-from trainyard_trainer import spill
-from trainyard_trainer.run_logger import TrainingRunLogger
+from trainyard_client import spill
+from trainyard_client.run_logger import TrainingRunLogger
 
 pytestmark = pytest.mark.mongo
 

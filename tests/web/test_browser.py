@@ -21,7 +21,7 @@ from tests.support.processes import ApiServer
 from trainyard_runstore.schema import RunStatus
 from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
-from trainyard_trainer.run_logger import TrainingRunLogger, error_info
+from trainyard_client.run_logger import TrainingRunLogger, error_info
 
 pytestmark = [pytest.mark.browser, pytest.mark.mongo]
 

@@ -25,7 +25,7 @@ from stable_baselines3.common.logger import KVWriter
 from trainyard_runstore.schema import Rollout, utcnow
 from trainyard_trainer import checkpoints, retention
 from trainyard_trainer.metrics import TrainerMetrics
-from trainyard_trainer.run_logger import TrainingRunLogger
+from trainyard_client.run_logger import TrainingRunLogger
 from trainyard_trainer.settings import RetentionSettings
 
 

@@ -110,7 +110,7 @@ def _check_env(env_id: str) -> None:
 
 def _replay(path: Path) -> int:
     from trainyard_runstore.sync_store import RunStore
-    from trainyard_trainer import spill
+    from trainyard_client import spill
 
     if not path.exists():
         print(f"trainyard-train replay: {path} does not exist", file=sys.stderr)

@@ -17,7 +17,7 @@ from pathlib import Path
 from trainyard_runstore import liveness
 from trainyard_runstore.schema import utcnow
 from trainyard_runstore.sync_store import RunStore
-from trainyard_trainer import spill, wal
+from trainyard_client import spill, wal
 
 log = logging.getLogger(__name__)
 

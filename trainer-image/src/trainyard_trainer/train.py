@@ -37,7 +37,7 @@ from trainyard_trainer.callbacks import (
 from trainyard_trainer.curriculum import CurriculumCallback, CurriculumEnv, MixedOpponent
 from trainyard_trainer.metrics import TrainerMetrics
 from trainyard_trainer.policy import make_policy
-from trainyard_trainer.run_logger import TrainingRunLogger, error_info
+from trainyard_client.run_logger import TrainingRunLogger, error_info
 from trainyard_trainer.selfplay import SelfPlayEnv, SelfPlayOpponent
 from trainyard_trainer.settings import SelfPlaySettings, TrainerSettings
 

@@ -41,8 +41,8 @@ from trainyard_runstore.schema import (
 from trainyard_runstore.liveness import StaleWriter
 from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
-from trainyard_trainer import deadletter, spill, wal
-from trainyard_trainer.spill import Op
+from trainyard_client import deadletter, spill, wal
+from trainyard_client.spill import Op
 
 log = logging.getLogger(__name__)
 

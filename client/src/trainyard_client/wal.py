@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from trainyard_trainer.spill import Op
+from trainyard_client.spill import Op
 
 COMMITTED = "wal.committed"
 _SEGMENT = re.compile(r"^wal-(\d{6,})\.jsonl$")
