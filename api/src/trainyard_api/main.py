@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,7 +30,7 @@ def create_app(settings: ApiSettings | None = None, mongo: MongoSettings | None 
     mongo = mongo or MongoSettings()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = AsyncRunStore(mongo, timeout_ms=settings.request_timeout_ms)
         app.state.store = store
         app.state.settings = settings
@@ -105,5 +107,5 @@ async def watch(store: AsyncRunStore, settings: ApiSettings) -> None:
         await asyncio.sleep(settings.watch_interval_seconds)
 
 
-def jsonable(errors: list[dict]) -> list[dict]:
+def jsonable(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]

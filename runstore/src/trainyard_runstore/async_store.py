@@ -25,8 +25,8 @@ from trainyard_runstore.settings import MongoSettings
 
 @dataclass
 class Series:
-    episodes: list[dict]
-    rolling_win_rate: list[dict]
+    episodes: list[dict[str, Any]]
+    rolling_win_rate: list[dict[str, Any]]
     downsampled: bool
     resolution: int
     next_episode: int | None = None  # unsampled and cut at the read limit: the first episode not returned
@@ -42,7 +42,7 @@ class AsyncRunStore:
         kwargs = self.settings.client_kwargs()
         if timeout_ms is not None:
             kwargs["timeoutMS"] = timeout_ms
-        self.client: AsyncMongoClient = AsyncMongoClient(self.settings.uri, **kwargs)
+        self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(self.settings.uri, **kwargs)
         self.db = self.client[self.settings.db_name]
         self._indexes_ready = False
 
@@ -82,7 +82,7 @@ class AsyncRunStore:
                         "'trainyard-store migrate' moves them")
 
     async def list_runs(self, *, filters: dict[str, Any], sort: str, limit: int, offset: int = 0
-                        ) -> tuple[list[dict], int]:
+                        ) -> tuple[list[dict[str, Any]], int]:
         """A page of the run index (one small document per run) and the number of matches."""
         flt = layout.list_filter(**filters)
         coll = self.db[layout.RUNS]
@@ -107,7 +107,7 @@ class AsyncRunStore:
             doc["_id"] = layout.run_key(run_id)["_id"]
         return doc
 
-    async def _buckets(self, run_id: str, first: int, last: int) -> AsyncIterator[dict]:
+    async def _buckets(self, run_id: str, first: int, last: int) -> AsyncIterator[dict[str, Any]]:
         """The run's bucket documents holding ``first``..``last``, in order (one range query)."""
         cursor = self.db[layout.episodes_collection(run_id)].find(layout.bucket_range(first, last)).sort("_id", 1)
         async for doc in cursor:
@@ -127,7 +127,7 @@ class AsyncRunStore:
                 yield ep
 
     async def iter_columns(self, run_id: str, first: int, last: int, names: list[str] | None
-                           ) -> AsyncIterator[dict[str, list]]:
+                           ) -> AsyncIterator[dict[str, list[Any]]]:
         """Episodes ``first``..``last`` as one dict of columns per bucket (``names``: which metrics)."""
         if last < first:
             return
@@ -136,7 +136,7 @@ class AsyncRunStore:
 
     async def sub_stats(self, run_id: str, first: int, last: int) -> list[SubStats]:
         pages = layout.page_range(layout.page_of(layout.bucket_of(first)), layout.page_of(layout.bucket_of(last)))
-        out = []
+        out: list[SubStats] = []
         async for doc in self.db[layout.home(run_id)].find(pages).sort("_id", 1):
             for _bucket, subs in sorted(layout.page_subs(doc).items()):
                 out.extend(s for s in subs if s.last >= first and s.first <= last)

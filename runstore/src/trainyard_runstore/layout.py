@@ -303,7 +303,7 @@ def _episode_get(ep: Episode, name: str) -> Any:
     return ep.metrics.get(name)
 
 
-def bucket_doc(bucket: int, episodes: list[Episode]) -> dict:
+def bucket_doc(bucket: int, episodes: list[Episode]) -> dict[str, Any]:
     """The bucket document for a bucket's complete, sorted episodes (packed, self-describing)."""
     columns = episode_columns(episodes)
     return {
@@ -323,18 +323,18 @@ def columns_text(columns: packing.Columns) -> str:
     return ",".join(f"{name}:{kind}" for name, kind in columns)
 
 
-def doc_columns(doc: dict) -> packing.Columns:
+def doc_columns(doc: dict[str, Any]) -> packing.Columns:
     """A packed document's columns (layout-1 buckets predate self-description)."""
     text = doc.get("columns")
     if not text:
         return packing.EPISODE_COLUMNS
-    return tuple(tuple(c.rsplit(":", 1)) for c in text.split(","))  # type: ignore[misc]
+    return tuple(tuple(c.rsplit(":", 1)) for c in text.split(","))  # type: ignore[misc,unused-ignore]
 
 
 _STAT_FIELDS = (("n", "int"), ("sum", "float"), ("min", "float"), ("max", "float"), ("last", "opt_float"))
 
 
-def page_doc(page: int, subs_by_bucket: dict[int, list[SubStats]]) -> dict:
+def page_doc(page: int, subs_by_bucket: dict[int, list[SubStats]]) -> dict[str, Any]:
     """A stats page: the sub-bucket statistics of up to PAGE_BUCKETS buckets (packed, self-describing)."""
     rows = [(b, s) for b, subs in sorted(subs_by_bucket.items()) for s in subs]
     names = sorted({name for _, s in rows for name in s.aggs})
@@ -360,7 +360,7 @@ def page_doc(page: int, subs_by_bucket: dict[int, list[SubStats]]) -> dict:
     }
 
 
-def page_subs(doc: dict | None) -> dict[int, list[SubStats]]:
+def page_subs(doc: dict[str, Any] | None) -> dict[int, list[SubStats]]:
     if not doc:
         return {}
     columns = doc_columns(doc)
@@ -460,7 +460,7 @@ def list_sort(sort: str) -> list[tuple[str, int]]:
 RUN_PROJECTION = {"_id": 1, **{k: 1 for k in INDEX_FIELDS}}
 
 
-def bucket_episodes(doc: dict | None, first: int, last: int) -> list[Episode]:
+def bucket_episodes(doc: dict[str, Any] | None, first: int, last: int) -> list[Episode]:
     if not doc:
         return []
     out = []
@@ -472,7 +472,7 @@ def bucket_episodes(doc: dict | None, first: int, last: int) -> list[Episode]:
     return out
 
 
-def bucket_columns(doc: dict, first: int, last: int, names: list[str] | None = None) -> dict[str, list]:
+def bucket_columns(doc: dict[str, Any], first: int, last: int, names: list[str] | None = None) -> dict[str, list[Any]]:
     """Episodes ``first``..``last`` of a bucket as columns (``names``: which; None: all stored)."""
     columns = doc_columns(doc)
     raw = packing.unpack_raw(doc["packed"], columns)
@@ -484,7 +484,7 @@ def bucket_columns(doc: dict, first: int, last: int, names: list[str] | None = N
     return {n: packing.decode(raw[n][lo:hi], kinds[n]) if n in kinds else [None] * max(0, hi - lo) for n in wanted}
 
 
-def stored_metric_names(doc: dict) -> list[str]:
+def stored_metric_names(doc: dict[str, Any]) -> list[str]:
     """Metric names a bucket holds values for (custom ones included)."""
     return [c for c, _ in doc_columns(doc) if c not in ("episode", "time")]
 
@@ -500,7 +500,7 @@ def merge_rollouts(existing: Iterable[Rollout], new: Iterable[Rollout]) -> list[
     return [by_number[n] for n in sorted(by_number)]
 
 
-def rollout_page_doc(page: int, rollouts: list[Rollout]) -> dict:
+def rollout_page_doc(page: int, rollouts: list[Rollout]) -> dict[str, Any]:
     return {
         **rollout_page_key(page),
         "page": page,
@@ -510,13 +510,13 @@ def rollout_page_doc(page: int, rollouts: list[Rollout]) -> dict:
     }
 
 
-def page_rollouts(doc: dict | None, first: int = 1, last: int = 1 << 62) -> list[Rollout]:
+def page_rollouts(doc: dict[str, Any] | None, first: int = 1, last: int = 1 << 62) -> list[Rollout]:
     if not doc:
         return []
     return [Rollout.model_validate(r) for r in doc["rollouts"] if first <= r["rollout"] <= last]
 
 
-def game_doc(game: EvalGame) -> dict:
+def game_doc(game: EvalGame) -> dict[str, Any]:
     return {**game_key(game.n), **game.model_dump()}
 
 

@@ -33,6 +33,8 @@ from pymongo.collection import Collection
 from trainyard_runstore import layout
 from trainyard_runstore.schema import ErrorInfo, RunStatus, utcnow
 
+Docs = Collection[dict[str, Any]]
+
 LOST = "Lost"
 DEFAULT_TIMEOUT_SECONDS = 120.0
 
@@ -45,7 +47,7 @@ def _fence_ok(attempt: int) -> dict[str, Any]:
     return {"$or": [{"fence": {"$exists": False}}, {"fence": {"$lte": attempt}}]}
 
 
-def claim(home: Collection, run_id: str, *, expected: int | None = None,
+def claim(home: Docs, run_id: str, *, expected: int | None = None,
           before: Callable[[int], None] | None = None) -> int:
     """Become the run's writer with the next attempt number; returns it.
 
@@ -69,7 +71,7 @@ def claim(home: Collection, run_id: str, *, expected: int | None = None,
     raise StaleWriter(f"run {run_id}: could not claim the run (other writers keep claiming it)")
 
 
-def heartbeat(home: Collection, run_id: str, attempt: int, *, episode: int, now: datetime | None = None) -> bool:
+def heartbeat(home: Docs, run_id: str, attempt: int, *, episode: int, now: datetime | None = None) -> bool:
     """Record that attempt ``attempt`` is alive; revives a run that was given the Lost verdict
     (returns True then, so the caller refreshes the run index).
 
@@ -100,7 +102,7 @@ def status_filter(attempt: int | None, at: datetime) -> dict[str, Any]:
     return {**layout.HOME_KEY, "$and": parts}
 
 
-def set_status(home: Collection, status: RunStatus, *, at: datetime, attempt: int | None,
+def set_status(home: Docs, status: RunStatus, *, at: datetime, attempt: int | None,
                error: ErrorInfo | None = None) -> bool:
     """Apply a status change that happened at ``at``; False when the run had moved on (refused)."""
     update: dict[str, Any] = {"status": status.value, "status_time": at}
@@ -183,7 +185,7 @@ _PROJECTION = {"run_id": 1, "status": 1, "heartbeat": 1, "start_time": 1, "fence
                "summary.last_episode": 1}
 
 
-def mark_lost(index: Collection, home_of: Callable[[str], Collection], timeout: float = DEFAULT_TIMEOUT_SECONDS,
+def mark_lost(index: Docs, home_of: Callable[[str], Docs], timeout: float = DEFAULT_TIMEOUT_SECONDS,
               *, noticed_by: str, run_ids: list[str] | None = None, now: datetime | None = None) -> list[str]:
     """Give every stale running run (of ``run_ids`` when given) the Lost verdict; returns their ids.
 

@@ -63,14 +63,14 @@ def pack(rows: Iterable[Any], columns: Columns, get: Callable[[Any, str], Any] =
     return zlib.compress(b"".join(parts), 6)
 
 
-def unpack_raw(blob: bytes, columns: Columns) -> dict[str, array]:
+def unpack_raw(blob: bytes, columns: Columns) -> dict[str, array[Any]]:
     """Each column as its stored array (None still as its sentinel): for fast aggregation."""
     raw = zlib.decompress(blob)
     if raw[0] != FORMAT:
         raise ValueError(f"unknown packing format {raw[0]}")
     n = int.from_bytes(raw[1:5], "little")
     offset = 5
-    values: dict[str, array] = {}
+    values: dict[str, array[Any]] = {}
     for name, kind in columns:
         code = KINDS[kind][0]
         column = array(code)
@@ -82,7 +82,7 @@ def unpack_raw(blob: bytes, columns: Columns) -> dict[str, array]:
     return values
 
 
-def decode(column: array, kind: str) -> list:
+def decode(column: array[Any], kind: str) -> list[Any]:
     """A stored column as Python values (sentinels back to None)."""
     if kind in ("int", "float"):
         return column.tolist()
@@ -90,7 +90,7 @@ def decode(column: array, kind: str) -> list:
     return [dec(v) for v in column]
 
 
-def present(column: array, kind: str) -> list:
+def present(column: array[Any], kind: str) -> list[Any]:
     """The column's non-null values as numbers (bools as 0/1), for min/max/sum."""
     if kind in ("int", "float"):
         return column.tolist()

@@ -28,7 +28,7 @@ def episode_point(ep: Episode) -> dict[str, Any]:
     return d
 
 
-def raw_points(episodes: Sequence[Episode]) -> tuple[list[dict], list[dict]]:
+def raw_points(episodes: Sequence[Episode]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Spec-shaped ``metrics.episodes`` and ``metrics.rolling_win_rate`` without sampling."""
     eps = [episode_point(ep) for ep in episodes]
     wr = [{"episode": ep.episode, "win_rate": ep.win_rate} for ep in episodes if ep.win_rate is not None]
@@ -58,10 +58,10 @@ def _bounds(n: int, points: int) -> list[tuple[int, int]]:
     return [(i * n // points, (i + 1) * n // points) for i in range(points)]
 
 
-def group_stats(stats: Sequence[SubStats], max_points: int) -> tuple[list[dict], list[dict]]:
+def group_stats(stats: Sequence[SubStats], max_points: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Merge consecutive stats into ``max_points`` points (fewer only when there are fewer stats)."""
-    eps: list[dict] = []
-    wrs: list[dict] = []
+    eps: list[dict[str, Any]] = []
+    wrs: list[dict[str, Any]] = []
     for lo, hi in _bounds(len(stats), max_points):
         group = SubStats(first=stats[lo].first, last=stats[lo].last)
         for s in stats[lo:hi]:
@@ -73,7 +73,7 @@ def group_stats(stats: Sequence[SubStats], max_points: int) -> tuple[list[dict],
     return eps, wrs
 
 
-def _agg(values: list) -> Agg:
+def _agg(values: list[Any]) -> Agg:
     if None in values:
         values = [v for v in values if v is not None]
     if not values:
@@ -81,14 +81,15 @@ def _agg(values: list) -> Agg:
     return Agg(len(values), float(sum(values)), float(min(values)), float(max(values)), float(values[-1]))
 
 
-def downsample_columns(chunks: Sequence[dict[str, list]], max_points: int) -> tuple[list[dict], list[dict]]:
+def downsample_columns(chunks: Sequence[dict[str, list[Any]]], max_points: int
+                       ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Group episode columns (one dict of columns per bucket, see ``layout.bucket_columns``) into
     ``max_points`` min/value/max points."""
     names = list(dict.fromkeys(n for c in chunks for n in c if n not in ("episode", "time")))
     episode = [e for c in chunks for e in c["episode"]]
     cols = {n: [v for c in chunks for v in c.get(n, [None] * len(c["episode"]))] for n in names}
-    eps: list[dict] = []
-    wrs: list[dict] = []
+    eps: list[dict[str, Any]] = []
+    wrs: list[dict[str, Any]] = []
     for lo, hi in _bounds(len(episode), max_points):
         aggs = {n: _agg(col[lo:hi]) for n, col in cols.items()}
         ep, wr = _point(episode[hi - 1], hi - lo, aggs)
@@ -98,9 +99,10 @@ def downsample_columns(chunks: Sequence[dict[str, list]], max_points: int) -> tu
     return eps, wrs
 
 
-def downsample_episodes(episodes: Sequence[Episode], max_points: int) -> tuple[list[dict], list[dict]]:
+def downsample_episodes(episodes: Sequence[Episode], max_points: int
+                        ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Group raw episodes into ``max_points`` min/value/max points (tests and small callers)."""
     names = list(dict.fromkeys(n for ep in episodes for n in ep.values()))
-    chunk = {"episode": [ep.episode for ep in episodes],
+    chunk: dict[str, list[Any]] = {"episode": [ep.episode for ep in episodes],
              **{n: [ep.values().get(n) for ep in episodes] for n in names}}
     return downsample_columns([chunk], max_points)

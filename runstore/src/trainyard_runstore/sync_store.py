@@ -42,7 +42,7 @@ DUPLICATE_KEY = 11000
 class RunStore:
     """A pymongo client bound to the Trainyard database."""
 
-    def __init__(self, settings: MongoSettings | None = None, client: MongoClient | None = None):
+    def __init__(self, settings: MongoSettings | None = None, client: MongoClient[dict[str, Any]] | None = None):
         self.settings = settings or MongoSettings()
         self.client = client or MongoClient(self.settings.uri, **self.settings.client_kwargs())
         self.db = self.client[self.settings.db_name]
@@ -64,7 +64,7 @@ class RunStore:
                 self.db[name].create_indexes([index])
         self._indexes_ready = True
 
-    def home(self, run_id: str) -> Collection:
+    def home(self, run_id: str) -> Collection[dict[str, Any]]:
         return self.db[layout.home(run_id)]
 
     # ------------------------------------------------------------ runs
@@ -108,6 +108,7 @@ class RunStore:
             upsert=True,
         )
         stored = self.get_run(record.run_id)
+        assert stored is not None, "upserted just now"
         self.sync_index(record.run_id, stored)
         return stored
 

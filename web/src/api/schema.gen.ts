@@ -321,6 +321,14 @@ export interface components {
             episode: number;
             /** Path */
             path: string;
+            /**
+             * Pruned
+             * @description the file was deleted by the run's checkpoint retention
+             * @default false
+             */
+            pruned: boolean;
+            /** Pruned At */
+            pruned_at?: string | null;
             /** Time */
             time?: string | null;
             /**
@@ -328,6 +336,11 @@ export interface components {
              * @default 0
              */
             timestep: number;
+            /**
+             * Win Rate
+             * @description rolling win rate when it was saved
+             */
+            win_rate?: number | null;
         };
         /** CheckpointFile */
         CheckpointFile: {
@@ -919,6 +932,7 @@ export interface operations {
                 sort?: components["schemas"]["RunSort"];
                 /** @description 1..1000 */
                 limit?: number;
+                /** @description 0..1000000000 */
                 offset?: number;
             };
             header?: never;
@@ -1490,5 +1504,7 @@ type ReadonlyArray<T> = [
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
 export const pathsApiTrainingRunsRun_idExportGetParametersQueryFormatValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/training-runs/{run_id}/export"]["get"]["parameters"]["query"]["format"]> = ["csv", "json"];
 export const benchmarkEntryCi_methodValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["BenchmarkEntry"]["ci_method"]> = ["t", "wilson"];
+export const metricSpecAggregationValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["MetricSpec"]["aggregation"]> = ["mean", "last", "sum"];
+export const metricSpecTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["MetricSpec"]["type"]> = ["int", "float", "bool"];
 export const runSortValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RunSort"]> = ["start_time", "-start_time", "end_time", "-end_time", "duration", "-duration", "episodes", "-episodes", "final_metric", "-final_metric", "mean_reward", "-mean_reward", "agent_id", "-agent_id", "algorithm", "-algorithm", "status", "-status", "run_id", "-run_id"];
 export const runStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RunStatus"]> = ["running", "completed", "stopped", "failed"];

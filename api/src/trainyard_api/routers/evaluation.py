@@ -12,7 +12,8 @@ from fastapi import APIRouter, HTTPException, Path, Query
 
 from trainyard_api.deps import StoreDep
 from trainyard_api.models import GameDetail, RolloutList
-from trainyard_api.routers.training_runs import ERRORS, MAX_NUMBER, load_run
+from trainyard_api.queries import MAX_NUMBER
+from trainyard_api.routers.training_runs import ERRORS, load_run
 from trainyard_runstore import games
 
 router = APIRouter(prefix="/api/training-runs", tags=["evaluation"])

@@ -34,15 +34,15 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)  # shortest exact round trip: lossless
     if hasattr(value, "isoformat"):
-        return value.isoformat()
+        return str(value.isoformat())
     return str(value)
 
 
-def _json_value(value):
+def _json_value(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def _columns(doc: dict, names: list[str] | None) -> list[str]:
+def _columns(doc: dict[str, Any], names: list[str] | None) -> list[str]:
     """Metric columns in order: the selection, else every built-in, ``time``, then custom metrics."""
     if names is not None:
         return names

@@ -17,7 +17,8 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from trainyard_api.deps import SettingsDep, StoreDep
 from trainyard_api.models import RunSummary
-from trainyard_api.routers.training_runs import ERRORS, MAX_NUMBER, RAW_PAGE_LIMIT, load_run
+from trainyard_api.queries import MAX_NUMBER
+from trainyard_api.routers.training_runs import ERRORS, RAW_PAGE_LIMIT, load_run
 from trainyard_runstore import series
 from trainyard_runstore.schema import RunStatus
 

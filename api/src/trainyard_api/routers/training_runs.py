@@ -10,7 +10,7 @@ beside it: ``live.py`` (``/{run_id}/stream``), ``export.py`` (``/{run_id}/export
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -18,13 +18,15 @@ from fastapi.responses import JSONResponse
 from trainyard_api.deps import SettingsDep, StoreDep
 from trainyard_api.models import AgentList, DetailMetrics, ErrorResponse, RunDetail, RunSummary
 from trainyard_api.queries import MAX_NUMBER, RunListQuery
+from trainyard_runstore.async_store import AsyncRunStore
 from trainyard_runstore import metrics as metric_specs
 
 router = APIRouter(prefix="/api/training-runs", tags=["training-runs"])
 
 # Unsampled reads return at most this many episodes; the response says where to continue.
 RAW_PAGE_LIMIT = 10_000
-ERRORS = {404: {"model": ErrorResponse}, 503: {"model": ErrorResponse, "description": "MongoDB unreachable"}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse}, 503: {"model": ErrorResponse, "description": "MongoDB unreachable"}}
 MetricsParam = Annotated[str | None, Query(
     max_length=2000, description="comma-separated metric names to return (default: all), e.g. total_reward,win; "
                                  "series points then carry only episode, count and those metrics")]
@@ -64,19 +66,19 @@ async def list_agents(store: StoreDep) -> AgentList:
     return AgentList(agent_ids=await store.agent_ids())
 
 
-async def load_run(store, run_id: str) -> dict:
+async def load_run(store: AsyncRunStore, run_id: str) -> dict[str, Any]:
     doc = await store.get_run(run_id)
     if doc is None:
         raise HTTPException(404, f"no training run with run_id {run_id!r}")
     return doc
 
 
-def run_metric_specs(doc: dict) -> list[metric_specs.MetricSpec]:
+def run_metric_specs(doc: dict[str, Any]) -> list[metric_specs.MetricSpec]:
     declared = [metric_specs.MetricSpec.model_validate(v) for _, v in sorted((doc.get("metric_specs") or {}).items())]
     return [*metric_specs.EPISODE_METRICS, *declared]
 
 
-def select(request_metrics: str | None, doc: dict) -> list[str] | None:
+def select(request_metrics: str | None, doc: dict[str, Any]) -> list[str] | None:
     """The ``?metrics=`` selection (None: all); 422 naming the run's metrics for an unknown one."""
     try:
         return metric_specs.parse_selection(request_metrics, [m.name for m in run_metric_specs(doc)])
@@ -84,7 +86,7 @@ def select(request_metrics: str | None, doc: dict) -> list[str] | None:
         raise HTTPException(422, f"metrics: {exc}") from None
 
 
-def narrow(points: list[dict], names: list[str]) -> list[dict]:
+def narrow(points: list[dict[str, Any]], names: list[str]) -> list[dict[str, Any]]:
     keep = {"episode", "count", *names, *(f"{n}_min" for n in names), *(f"{n}_max" for n in names)}
     return [{k: v for k, v in p.items() if k in keep and v is not None} for p in points]
 
