@@ -28,12 +28,13 @@ def test_a_plain_loop_records_episodes_and_the_end_of_the_run(mongo_settings, tm
     with start_run("plain", algorithm="REINFORCE", config={"lr": 0.01}, spill_dir=tmp_path, mongo=mongo_settings,
                    flush_interval=0.05) as run:
         for i in range(5):
-            run.log_episode(float(i), 10 + i, win=i % 2 == 0, epsilon=1.0 - i / 10)
+            run.log_episode(float(i), 10 + i, win=i % 2 == 0, epsilon=1.0 - i / 10, metrics={"opponent_score": 2 * i})
         run.log_checkpoint(str(tmp_path / "ckpt.pt"), timestep=75)
     store = RunStore(mongo_settings)
     doc = store.get_run(run.run_id)
     assert doc["status"] == "completed" and doc["algorithm"] == "REINFORCE" and doc["config"] == {"lr": 0.01}
-    assert [(e.episode, e.epsilon) for e in store.episodes(run.run_id)] == [(i + 1, 1.0 - i / 10) for i in range(5)]
+    assert [(e.episode, e.epsilon, e.metrics) for e in store.episodes(run.run_id)] == [
+        (i + 1, 1.0 - i / 10, {"opponent_score": 2.0 * i}) for i in range(5)]
     assert [c["path"] for c in doc["checkpoint_paths"]] == [str(tmp_path / "ckpt.pt")]
 
     with pytest.raises(ValueError), start_run("plain", algorithm="REINFORCE", spill_dir=tmp_path,

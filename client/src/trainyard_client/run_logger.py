@@ -39,6 +39,7 @@ from trainyard_runstore.schema import (
     utcnow,
 )
 from trainyard_runstore.liveness import StaleWriter
+from trainyard_runstore.metrics import check_name
 from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
 from trainyard_client import deadletter, spill, wal
@@ -168,7 +169,11 @@ class TrainingRunLogger:
         return self._next_episode
 
     def log_episode(self, total_reward: float, steps: int, *, win: bool | None = None,
-                    epsilon: float | None = None, timestep: int | None = None) -> Episode:
+                    epsilon: float | None = None, timestep: int | None = None,
+                    metrics: dict[str, float] | None = None) -> Episode:
+        """Record a finished episode; ``metrics`` are custom per-episode values by name (declared on first
+        use, see trainyard_runstore.metrics), e.g. ``{"opponent_score": 12}``."""
+        custom = {check_name(k): float(v) for k, v in (metrics or {}).items()}
         now = utcnow()
         number = self._next_episode
         win_rate = self.win_rate.add(win)
@@ -182,8 +187,10 @@ class TrainingRunLogger:
             data["timestep"] = int(timestep)
         if win_rate is not None:
             data["win_rate"] = win_rate
+        if custom:
+            data["metrics"] = custom
         ep = Episode.model_construct(episode=number, total_reward=data["total_reward"], steps=data["steps"], win=win,
-                                     epsilon=epsilon, timestep=timestep, win_rate=win_rate, time=now)
+                                     epsilon=epsilon, timestep=timestep, win_rate=win_rate, time=now, metrics=custom)
         # On disk before returning: one write() of one JSON line (see ``wal``).
         self._log_line(json.dumps({"op": "episode", "data": data}, separators=(",", ":")), Op("episode", ep))
         self._next_episode += 1
