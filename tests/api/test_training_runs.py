@@ -118,7 +118,7 @@ def test_detail_shape_matches_the_spec(client, seeded):
     assert d["metrics"]["rolling_win_rate"][0]["episode"] == 1 and d["metrics"]["rolling_win_rate"][0]["win_rate"] == 0.5
     assert len(d["metrics"]["episodes"]) == 10 and d["metrics"]["downsampled"] is False
     assert d["checkpoint_paths"] == [{"episode": 10, "timestep": 500, "path": "checkpoints/run-a2/final.zip",
-                                      "time": None}]
+                                      "time": None, "win_rate": None, "pruned": False, "pruned_at": None}]
     assert d["metadata"]["error"]["message"] == "boom" and d["status"] == "failed"
     assert d["summary"]["episodes"] == 10 and d["summary"]["final_win_rate"] == 0.5
 
