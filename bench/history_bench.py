@@ -44,7 +44,8 @@ def ingest(settings: MongoSettings, tmp: Path) -> list[list[str]]:
     total = time.perf_counter() - t0
     return [
         ["episodes logged", f"{INGEST_EPISODES:,}"],
-        ["log_episode incl. the write-ahead log (training thread)", f"{INGEST_EPISODES / enqueue:,.0f} episodes/s ({enqueue * 1e6 / INGEST_EPISODES:.1f} µs each)"],
+        ["log_episode incl. the write-ahead log (training thread)",
+         f"{INGEST_EPISODES / enqueue:,.0f} episodes/s ({enqueue * 1e6 / INGEST_EPISODES:.1f} µs each)"],
         ["written to FerretDB", f"{INGEST_EPISODES / total:,.0f} episodes/s"],
     ]
 

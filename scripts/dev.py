@@ -79,7 +79,7 @@ def main() -> int:
             return 1
         env = child_env(uri, db_name, TRAINYARD_API_PORT=str(args.api_port),
                         TRAINYARD_API_CHECKPOINT_ROOT=str(state / "checkpoints"))
-        api = _start(started, [str(VENV_BIN / "trainyard-api")], env)
+        _start(started, [str(VENV_BIN / "trainyard-api")], env)
         ui = f"http://127.0.0.1:{args.api_port}"
         wait_for_http(f"{ui}/healthz", timeout=60)
         print(f">> API and web UI on {ui}  (history: {ui}/training, API docs: {ui}/docs)")

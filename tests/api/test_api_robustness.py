@@ -44,7 +44,8 @@ def test_out_of_range_numbers_answer_422(api_server, seeded):
         for value in HUGE_NUMBERS:
             for path, name in [("/api/training-runs", "offset"), ("/api/training-runs", "limit"),
                                ("/api/training-runs/r1", "since_episode"), ("/api/training-runs/r1", "from_episode"),
-                               ("/api/training-runs/r1", "max_points"), ("/api/training-runs/r1/rollouts", "from_rollout")]:
+                               ("/api/training-runs/r1", "max_points"),
+                               ("/api/training-runs/r1/rollouts", "from_rollout")]:
                 r = c.get(path, params={name: value})
                 assert r.status_code == 422, (path, name, value, r.status_code, r.text[:300])
                 assert name in r.json()["detail"]

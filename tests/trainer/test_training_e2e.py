@@ -184,6 +184,7 @@ def test_failures_before_training_starts_are_recorded(mongo_settings, tmp_path):
     assert proc.wait(120) == 1, log2.read_text()[-3000:]
     store = RunStore(mongo_settings)
     port_run, json_run = store.get_run("early-port"), store.get_run("early-json")
-    assert port_run["status"] == "failed" and f"metrics port 127.0.0.1:{port}" in port_run["metadata"]["error"]["message"]
+    assert port_run["status"] == "failed"
+    assert f"metrics port 127.0.0.1:{port}" in port_run["metadata"]["error"]["message"]
     assert json_run["status"] == "failed" and "latest.json is corrupt" in json_run["metadata"]["error"]["message"]
     assert f"metrics port 127.0.0.1:{port} cannot be used" in log.read_text()

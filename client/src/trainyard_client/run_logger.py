@@ -298,8 +298,9 @@ class TrainingRunLogger:
         store.insert_run_if_missing(self.record)
         # Started without the database: nobody may have claimed the run after this folder's last claim.
         expected = int(self.wal.fence or 0) if self._offline_start else None
+        wal_ = self.wal
         number = store.claim_run(self.run_id, expected=expected,
-                                 before=lambda n: self.wal.commit(self.wal.committed, fence=max(n, self.wal.fence or 0)))
+                                 before=lambda n: wal_.commit(wal_.committed, fence=max(n, wal_.fence or 0)))
         self.attempt_no = number
         store.set_status_at(self.run_id, RunStatus.RUNNING, at=utcnow(), attempt=number)
         store.add_attempt(self.run_id, self._attempt.model_copy(update={"attempt": number}))

@@ -27,7 +27,8 @@ async def list_rollouts(
     run_id: str,
     store: StoreDep,
     from_rollout: Annotated[int, Query(ge=1, le=MAX_NUMBER, description="first rollout")] = 1,
-    to_rollout: Annotated[int | None, Query(ge=1, le=MAX_NUMBER, description="last rollout (default: the newest)")] = None,
+    to_rollout: Annotated[int | None, Query(ge=1, le=MAX_NUMBER,
+                                            description="last rollout (default: the newest)")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_ROLLOUTS, description=f"at most this many, 1..{MAX_ROLLOUTS}")] = 2000,
 ) -> RolloutList:
     doc = await load_run(store, run_id)

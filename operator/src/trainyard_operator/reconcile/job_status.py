@@ -99,14 +99,15 @@ async def _write_store_outcome(ctx: Context, run: TrainingRun, outcome: phases.O
     if store is None:
         return
     try:
-        if outcome.phase is Phase.COMPLETED and store.status is not RunStatus.COMPLETED and job is not None \
-                and job.finished == "Complete":
-            if await ctx.store.record_outcome(run.uid, RunStatus.COMPLETED, job.completion_time or now):
+        completed = outcome.phase is Phase.COMPLETED and job is not None and job.finished == "Complete"
+        if completed:
+            if store.status is not RunStatus.COMPLETED and await ctx.store.record_outcome(
+                    run.uid, RunStatus.COMPLETED, job.completion_time or now):
                 log.info("run %s/%s: recorded the Job's Completed outcome in the run store", run.namespace, run.name)
-        elif store.status is RunStatus.RUNNING and not any(not p.terminal for p in pods):
-            if await ctx.store.mark_lost(run.uid, ctx.settings.lost_timeout_seconds):
-                log.warning("run %s/%s: no live pod and no heartbeat for %.0f s: marked Lost", run.namespace,
-                            run.name, ctx.settings.lost_timeout_seconds)
+        elif store.status is RunStatus.RUNNING and not any(not p.terminal for p in pods) and \
+                await ctx.store.mark_lost(run.uid, ctx.settings.lost_timeout_seconds):
+            log.warning("run %s/%s: no live pod and no heartbeat for %.0f s: marked Lost", run.namespace,
+                        run.name, ctx.settings.lost_timeout_seconds)
     except StoreError as e:
         log.warning("run store unreachable while recording the outcome of %s/%s: %s", run.namespace, run.name, e)
 
