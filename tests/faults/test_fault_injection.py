@@ -140,7 +140,7 @@ def test_a_60_second_outage_mid_run_loses_nothing_and_does_not_end_the_run(own_f
                     TRAINYARD_API_WATCH_INTERVAL_SECONDS="0.5").start()
     ack = tmp_path / "ack"
     try:
-        proc = _producer(tmp_path / "ck", "long", 1, 16_000, ack, env, tmp_path / "producer.log", sleep=0.005)
+        proc = _producer(tmp_path / "ck", "long", 1, 13_000, ack, env, tmp_path / "producer.log", sleep=0.005)
         _wait(lambda: len(_acked(ack)) > 200, 120, "the first episodes")
         own_ferretdb.stop()
         time.sleep(60)
@@ -151,7 +151,7 @@ def test_a_60_second_outage_mid_run_loses_nothing_and_does_not_end_the_run(own_f
         api.stop()
     store = RunStore(settings)
     figures = _check(store, "long", _acked(ack))
-    assert figures["acked"] == figures["stored"] == 16_000
+    assert figures["acked"] == figures["stored"] == 13_000
     run = store.get_run("long")
     assert run["status"] == "completed" and "error" not in run["metadata"]
     _figures(artifacts, "outage_60s", outage_seconds=60, episodes_checked=figures["stored"], lost=figures["lost"],

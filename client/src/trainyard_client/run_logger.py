@@ -357,6 +357,8 @@ class TrainingRunLogger:
         try:
             if not self._opened:
                 self._open_run()
+            elif not self.db_ok:
+                self._store.ping()  # cheap: the log is read and parsed again only once MongoDB answers
             ops, nxt = self.wal.read(self._pos, max(self.buffer_size, 100))
             overflow = list(self._overflow)
             due = time.monotonic() - self._last_beat >= self.heartbeat_interval
