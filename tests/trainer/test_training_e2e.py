@@ -45,9 +45,10 @@ def logged_episodes(log_text: str) -> int:
 def test_smoke_run_completes_with_episodes_checkpoints_and_metrics(mongo_settings, tmp_path):
     port = free_port()
     log = tmp_path / "train.log"
+    (tmp_path / "run.yaml").write_text("retention: {keep_last: 1, keep_best: false}\n")
     proc = trainer(["--mode", "smoke", "--run-id", "smoke-1", "--agent-id", "smoke_agent", "--checkpoint-dir",
-                    str(tmp_path / "ck"), "--metrics-port", str(port)], mongo_settings.uri, mongo_settings.db_name,
-                   log)
+                    str(tmp_path / "ck"), "--metrics-port", str(port), "--checkpoint-every", "512",
+                    "--config", str(tmp_path / "run.yaml")], mongo_settings.uri, mongo_settings.db_name, log)
     samples = []
     while proc.poll() is None:
         try:
@@ -72,9 +73,11 @@ def test_smoke_run_completes_with_episodes_checkpoints_and_metrics(mongo_setting
     assert len(stored) == logged_episodes(text) > 0  # what the callback saw is what the database holds
     assert [e.episode for e in stored] == list(range(1, len(stored) + 1))
     assert all(e.win is not None and e.steps > 0 for e in stored)
-    assert len(run["checkpoint_paths"]) >= 2
-    for c in run["checkpoint_paths"]:  # retention deletes only what it marks pruned
+    assert len(run["checkpoint_paths"]) == 4  # every 512 of 2048 timesteps; the last one is the final one
+    for c in run["checkpoint_paths"]:  # retention deletes only what it marks pruned, and keeps the record
         assert (tmp_path / "ck" / "smoke-1").joinpath(c["path"].rsplit("/", 1)[-1]).is_file() is not c["pruned"]
+    assert [c["pruned"] for c in run["checkpoint_paths"]] == [True, True, True, False]  # keep_last 1 + the final
+    assert run["config"]["retention"] == {"keep_last": 1, "keep_best": False, "keep_final": True}
     assert (tmp_path / "ck" / "smoke-1" / "tensorboard").is_dir()
     assert run["metadata"]["tensorboard_dir"].endswith("smoke-1/tensorboard")
 

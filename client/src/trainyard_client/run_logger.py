@@ -239,6 +239,8 @@ class TrainingRunLogger:
         self._log_line(line, op)
 
     def _log_line(self, line: str, op: Op) -> None:
+        if self.stale:
+            return  # superseded by a newer attempt: nothing this process logs may reach the run any more
         try:
             assert self.wal is not None, "start() first"
             self.wal.append_line(line)

@@ -13,6 +13,7 @@ returned to ``log_episode``'s caller as logged... in practice a single small ``w
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -24,6 +25,7 @@ from pathlib import Path
 from trainyard_client.spill import Op
 
 COMMITTED = "wal.committed"
+LOCK = "wal.lock"  # writers hold it shared for their lifetime; a sweep takes it exclusively or leaves
 _SEGMENT = re.compile(r"^wal-(\d{6,})\.jsonl$")
 ROLL_BYTES = 8 << 20  # a fully written segment past this size is replaced by a new one
 
@@ -63,10 +65,14 @@ class WriteAheadLog:
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._written = 0
+        self._lock_fd: int | None = None
+        if create:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = os.open(self.directory / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_SH)  # released by the kernel however the process ends
         existing = segments(self.directory)
         self.current = (max(existing) if existing else self.committed.segment) + 1
         if create:
-            self.directory.mkdir(parents=True, exist_ok=True)
             self._open(self.current)
 
     def _open(self, n: int) -> None:
@@ -173,10 +179,10 @@ class WriteAheadLog:
             pos = nxt
 
     def refuse(self) -> None:
-        """This writer is stale: its segments are kept for a person (``*.refused``), never drained."""
+        """This writer is stale: its own segment is kept for a person (``*.refused``), never drained."""
         self.close()
-        for n in segments(self.directory):
-            path = self.directory / segment_name(n)
+        path = self.directory / segment_name(self.current)
+        if path.exists():
             path.rename(path.with_name(path.name + ".refused"))
 
     def close(self, *, written: bool = False) -> None:
@@ -188,3 +194,17 @@ class WriteAheadLog:
                 self._fd = None
         if written:
             self.commit(Position(self.current + 1, 0))
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+
+def try_lock_exclusive(directory: Path) -> int | None:
+    """For a sweep: an fd holding the folder's lock when no live writer holds it, else None."""
+    fd = os.open(Path(directory) / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd

@@ -2,7 +2,8 @@
 
 An orphan log is what a trainer left in ``<checkpoint-dir>/<run_id>/`` when it was killed, or exited
 while MongoDB was down, and nobody resumed the run. A folder is swept only when its run shows no life
-(no heartbeat for ``timeout`` seconds), so a live trainer is never raced. The trainer sweeps its
+(no heartbeat for ``timeout`` seconds) and no process holds its ``wal.lock`` (a trainer holds it for its
+lifetime, even before it reached the database), so a live trainer is never raced. The trainer sweeps its
 sibling folders when it starts; the command does it for a whole checkpoint folder (a cron job, or by
 hand). Then every stale running run of the swept folders is given the Lost verdict.
 """
@@ -10,6 +11,7 @@ hand). Then every stale running run of the swept folders is given the Lost verdi
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -70,7 +72,8 @@ def sweep(store: RunStore, checkpoint_dir: Path, *, timeout: float = liveness.DE
         if not wal.segments(folder):
             continue
         run = store.get_run(folder.name)
-        if _alive(run, timeout):
+        lock = None if _alive(run, timeout) else wal.try_lock_exclusive(folder)
+        if lock is None:  # its trainer lives (here, or heartbeating from elsewhere): never race it
             report.skipped_alive.append(folder.name)
             continue
         try:
@@ -78,6 +81,8 @@ def sweep(store: RunStore, checkpoint_dir: Path, *, timeout: float = liveness.DE
             log.info("swept %s: %d episodes written from its write-ahead log", folder, report.drained[folder.name])
         except Exception:  # noqa: BLE001 - one bad folder must not stop the sweep of the others
             log.exception("sweep of %s failed; it stays for the next sweep", folder)
+        finally:
+            os.close(lock)
     report.lost = store.mark_lost(timeout, noticed_by="sweeper", run_ids=list(report.drained) or None) \
         if report.drained else []
     return report
