@@ -38,9 +38,14 @@ SEED = int(os.environ.get("TRAINYARD_FAULT_SEED", "1010"))
 
 def _figures(artifacts: Path, name: str, **values) -> None:
     path = artifacts / "faults.json"
-    data = json.loads(path.read_text()) if path.exists() else {}
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):  # first test of the session, or a torn earlier write
+        data = {}
     data[name] = values
-    path.write_text(json.dumps(data, indent=2, sort_keys=True))
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+    os.replace(tmp, path)
 
 
 def _wait(cond, timeout: float, what: str):
