@@ -81,7 +81,7 @@ def _engine_perft(game: BlokusGame, depth: int) -> int:
     if depth == 1:
         return game.legal_count()
     total = 0
-    for pid in game.legal_moves().copy():
+    for pid in game.legal_moves():
         child = game.copy()
         child.play(int(pid))
         total += _engine_perft(child, depth - 1)
@@ -97,13 +97,3 @@ def test_perft_depth_one_and_two_match_the_brute_force_reference(variant):
     assert _engine_perft(game, 1) == count1 == int(game.legal_mask().sum())
     count2, _ = _reference_perft(variant, 2)
     assert _engine_perft(game, 2) == count2
-
-
-def test_legal_list_and_mask_agree_through_random_games():
-    rng = np.random.default_rng(3)
-    for variant in ("duo", "classic"):
-        game = BlokusGame(variant)
-        while not game.done:
-            for p in range(game.variant.n_players):
-                assert sorted(game.legal_moves(p).tolist()) == np.flatnonzero(game.legal_mask(p)).tolist()
-            game.play(game.random_move(rng))

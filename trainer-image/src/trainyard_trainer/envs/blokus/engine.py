@@ -69,7 +69,7 @@ class BlokusGame:
     seat can move. ``moves`` records the placement ids played, in order.
     """
 
-    _STATE = ("board", "flags", "has_piece", "mask", "legal", "pos", "meta")
+    _STATE = ("board", "flags", "has_piece", "mask", "meta")
 
     def __init__(self, variant: str | Variant = "duo") -> None:
         self.variant = _variant(variant)
@@ -78,10 +78,7 @@ class BlokusGame:
         self.board = np.full(cells, -1, dtype=np.int8)
         self.flags = np.zeros((v.n_players, cells), dtype=np.uint8)
         self.has_piece = np.ones((v.n_players, N_PIECES), dtype=np.uint8)
-        n = placement_table(v.size).n
-        self.mask = np.zeros((v.n_players, n), dtype=np.bool_)
-        self.legal = np.zeros((v.n_players, n), dtype=np.int32)
-        self.pos = np.zeros((v.n_players, n), dtype=np.int32)
+        self.mask = np.zeros((v.n_players, placement_table(v.size).n), dtype=np.bool_)
         self.meta = np.zeros(rules.META_LEN, dtype=np.int32)
         self.moves: list[int] = []
         self._bind()
@@ -110,8 +107,6 @@ class BlokusGame:
             self.flags,
             self.has_piece,
             self.mask,
-            self.legal,
-            self.pos,
             self.meta,
         )
 
@@ -126,8 +121,7 @@ class BlokusGame:
         """Empty board, every seat holds all pieces, seat 0 to move."""
         t = self.table
         rules.reset(
-            t.body, t.cover, t.reach, self._starts, self.board, self.flags, self.has_piece, self.mask, self.legal,
-            self.pos, self.meta,
+            t.body, t.cover, t.reach, self._starts, self.board, self.flags, self.has_piece, self.mask, self.meta
         )
         self.moves = []
 
@@ -156,14 +150,12 @@ class BlokusGame:
         return self._views[self.current_player if player is None else player]
 
     def legal_moves(self, player: int | None = None) -> np.ndarray:
-        """View of a seat's legal placement ids, in no particular order; valid until the next move."""
-        p = self.current_player if player is None else player
-        return self.legal[p, : self.meta[rules.M_COUNT + p]]
+        """Sorted legal placement ids of a seat (a new array)."""
+        return np.flatnonzero(self.legal_mask(player))
 
     def random_move(self, rng: np.random.Generator) -> int:
-        """A uniformly random legal placement of the seat to move (sorted ids, so a seeded
-        generator picks as ``np.flatnonzero(mask)[rng.integers(n)]`` would)."""
-        ids = np.sort(self.legal_moves())
+        """A uniformly random legal placement of the seat to move."""
+        ids = self.legal_moves()
         return int(ids[rng.integers(len(ids))])
 
     def legal_count(self, player: int | None = None) -> int:
@@ -230,7 +222,7 @@ class BlokusGame:
         for p in range(v.n_players):
             self.meta[rules.M_LAST + p] = -1 if last_piece is None else last_piece[p]
         t = self.table
-        rules.rebuild(t.body, t.cover, t.reach, self.flags, self.has_piece, self.mask, self.legal, self.pos, self.meta)
+        rules.rebuild(t.body, t.cover, t.reach, self.flags, self.has_piece, self.mask, self.meta)
         self.moves = []
 
     def copy(self) -> BlokusGame:

@@ -8,11 +8,7 @@ Tables come from ``pieces.py``. State arrays, for P players on an n-cell board:
   the player's own pieces), ``CORNER`` (diagonal to the player's own pieces, or the
   player's start square) and ``REACH`` (some placement through a usable corner of the
   player covers the cell); a cell is a *usable corner* when CORNER and not FORBIDDEN;
-* ``has_piece`` uint8[P, 21]; ``mask`` bool[P, n_placements]; ``meta`` int32[META_LEN];
-* ``legal`` int32[P, n_placements]: per player, its legal placements in the first
-  ``meta[M_COUNT + p]`` slots (unordered), and ``pos`` int32[P, n_placements] the slot of each
-  legal placement, so a move is added or removed in O(1) and a uniformly random legal move is
-  one index (Pentobi keeps its move lists the same way).
+* ``has_piece`` uint8[P, 21]; ``mask`` bool[P, n_placements]; ``meta`` int32[META_LEN].
 
 A placement is legal for p iff p still has its piece, none of its cells is FORBIDDEN for p
 and at least one is a CORNER for p. The flags only ever get set, so ``play`` updates the
@@ -59,50 +55,34 @@ def _fits(body, flags, p, pid):
 
 
 @njit(cache=True, inline="always")
-def _add(mask, legal, pos, meta, p, pid):
-    """Make ``pid`` legal for p: set the mask, append to p's legal list."""
-    n = meta[M_COUNT + p]
-    mask[p, pid] = True
-    legal[p, n] = pid
-    pos[p, pid] = n
-    meta[M_COUNT + p] = n + 1
-
-
-@njit(cache=True, inline="always")
-def _remove(mask, legal, pos, meta, p, pid):
-    """Make ``pid`` illegal for p if it was legal: unset the mask, swap-remove from the list."""
-    if mask[p, pid]:
-        mask[p, pid] = False
-        n = meta[M_COUNT + p] - 1
-        i = pos[p, pid]
-        last = legal[p, n]
-        legal[p, i] = last
-        pos[p, last] = i
-        meta[M_COUNT + p] = n
-
-
-@njit(cache=True, inline="always")
-def _clear(cover, cell, mask, legal, pos, meta, p):
-    """Make every placement covering ``cell`` illegal for p."""
+def _clear(cover, cell, mask, meta, p):
+    """Unset p's mask over every placement covering ``cell``."""
+    removed = 0
     for j in range(cover[cell * N_PIECES], cover[(cell + 1) * N_PIECES]):
-        _remove(mask, legal, pos, meta, p, cover[j])
+        pid = cover[j]
+        removed += mask[p, pid]  # branch-free: most entries are already False
+        mask[p, pid] = False
+    meta[M_COUNT + p] -= removed
 
 
 @njit(cache=True, inline="always")
-def _open_corner(lst, base, reach, body, flags, has_piece, mask, legal, pos, meta, p, k):
+def _open_corner(lst, base, reach, body, flags, has_piece, mask, p, k):
     """Make ``k`` a usable corner of p: mark its reach, add the placements through it that
     fit. Candidates per piece are ``lst`` groups ``base + piece`` (a ``cover`` or
-    ``cover_quad`` list)."""
+    ``cover_quad`` list). Returns the number of placements added."""
     flags[p, k] |= CORNER
     for j in range(reach[k], reach[k + 1]):
         flags[p, reach[j]] |= REACH
+    added = 0
     for piece in range(N_PIECES):
         if has_piece[p, piece] == 0:
             continue
         for j in range(lst[base + piece], lst[base + piece + 1]):
             y = lst[j]
             if not mask[p, y] and _fits(body, flags, p, y):
-                _add(mask, legal, pos, meta, p, y)
+                mask[p, y] = True
+                added += 1
+    return added
 
 
 @njit(cache=True, inline="always")
@@ -117,7 +97,7 @@ def _pass_to(meta, n_players, first):
 
 
 @njit(cache=True)
-def reset(body, cover, reach, starts, board, flags, has_piece, mask, legal, pos, meta):
+def reset(body, cover, reach, starts, board, flags, has_piece, mask, meta):
     """Empty board, full piece sets, start squares as the only corners, seat 0 to move."""
     board[:] = -1
     flags[:] = 0
@@ -127,11 +107,11 @@ def reset(body, cover, reach, starts, board, flags, has_piece, mask, legal, pos,
     for p in range(flags.shape[0]):
         meta[M_LAST + p] = -1
         s = starts[p]
-        _open_corner(cover, s * N_PIECES, reach, body, flags, has_piece, mask, legal, pos, meta, p, s)
+        meta[M_COUNT + p] = _open_corner(cover, s * N_PIECES, reach, body, flags, has_piece, mask, p, s)
 
 
 @njit(cache=True)
-def play(geom, body, cover, cover_quad, by_piece, reach, board, flags, has_piece, mask, legal, pos, meta, pid):
+def play(geom, body, cover, cover_quad, by_piece, reach, board, flags, has_piece, mask, meta, pid):
     """Play ``pid`` for the seat to move, update every mask, pass to the next seat that can
     move (or end the game). Returns 0, or -1 (nothing changed) if the move is illegal."""
     n_players = flags.shape[0]
@@ -148,35 +128,29 @@ def play(geom, body, cover, cover_quad, by_piece, reach, board, flags, has_piece
             if f & FORBIDDEN == 0:
                 flags[p, c] = f | FORBIDDEN
                 if f & REACH:
-                    _clear(cover, c, mask, legal, pos, meta, p)
+                    _clear(cover, c, mask, meta, p)
     for i in range(row[COL_NEDGE]):
         e = row[COL_EDGES + i]
         f = flags[q, e]
         if f & FORBIDDEN == 0:
             flags[q, e] = f | FORBIDDEN
             if f & REACH:
-                _clear(cover, e, mask, legal, pos, meta, q)
+                _clear(cover, e, mask, meta, q)
     has_piece[q, piece] = 0
-    if meta[M_COUNT + q] < by_piece[piece + 1] - by_piece[piece]:  # fewer legal moves than the piece has
-        n = meta[M_COUNT + q]
-        i = 0
-        while i < n:
-            y = legal[q, i]
-            if geom[y, COL_PIECE] == piece:
-                _remove(mask, legal, pos, meta, q, y)  # swaps the last one into slot i
-                n -= 1
-            else:
-                i += 1
-    else:
-        for j in range(by_piece[piece], by_piece[piece + 1]):
-            _remove(mask, legal, pos, meta, q, by_piece[j])
+    removed = 0
+    for j in range(by_piece[piece], by_piece[piece + 1]):
+        y = by_piece[j]
+        removed += mask[q, y]
+        mask[q, y] = False
+    added = 0
     for i in range(row[COL_NCORNER]):
         k = row[COL_CORNERS + i]
         if flags[q, k] & _STATE == 0:  # a new usable corner
             base = (k * 4 + row[COL_QUADS + i]) * N_PIECES
-            _open_corner(cover_quad, base, reach, body, flags, has_piece, mask, legal, pos, meta, q, k)
+            added += _open_corner(cover_quad, base, reach, body, flags, has_piece, mask, q, k)
         else:
             flags[q, k] |= CORNER
+    meta[M_COUNT + q] += added - removed
     meta[M_LAST + q] = piece
     meta[M_PLACED] += 1
     _pass_to(meta, n_players, (q + 1) % n_players)
@@ -184,18 +158,19 @@ def play(geom, body, cover, cover_quad, by_piece, reach, board, flags, has_piece
 
 
 @njit(cache=True)
-def rebuild(body, cover, reach, flags, has_piece, mask, legal, pos, meta):
-    """Recompute REACH, every mask and legal list from scratch from the FORBIDDEN and CORNER
-    flags, then give the turn to ``meta[M_PLAYER]`` or the next seat that can move (hand-set positions)."""
+def rebuild(body, cover, reach, flags, has_piece, mask, meta):
+    """Recompute REACH and every mask from scratch from the FORBIDDEN and CORNER flags, then
+    give the turn to ``meta[M_PLAYER]`` or the next seat that can move (hand-set positions)."""
     n_players = flags.shape[0]
     mask[:] = False
     for p in range(n_players):
-        meta[M_COUNT + p] = 0
+        count = 0
         for k in range(flags.shape[1]):
             flags[p, k] &= _STATE
         for k in range(flags.shape[1]):
             if flags[p, k] & _STATE == CORNER:
-                _open_corner(cover, k * N_PIECES, reach, body, flags, has_piece, mask, legal, pos, meta, p, k)
+                count += _open_corner(cover, k * N_PIECES, reach, body, flags, has_piece, mask, p, k)
+        meta[M_COUNT + p] = count
     meta[M_DONE] = 0
     _pass_to(meta, n_players, meta[M_PLAYER])
 
@@ -242,30 +217,30 @@ def _corner_gain(row, flags, player):
 
 
 @njit(cache=True)
-def greedy_pick(geom, flags, legal, meta, player, u):
+def greedy_pick(geom, flags, mask, player, u):
     """Greedy choice for ``player``: among legal placements of the largest piece size, the one
-    with the best ``_corner_gain``; ties broken by ``u`` in [0, 1) in placement id order.
-    -1 if there is none."""
-    ids = np.sort(legal[player, : meta[M_COUNT + player]])
+    with the best ``_corner_gain``; ties broken by ``u`` in [0, 1). -1 if there is none."""
     best_size = 0
-    for pid in ids:
-        best_size = max(best_size, geom[pid, COL_NCELL])
+    for pid in range(mask.shape[1]):
+        if mask[player, pid]:
+            best_size = max(best_size, geom[pid, COL_NCELL])
     if best_size == 0:
         return -1
     best_gain, ties = -(1 << 30), 0
-    gains = np.empty(len(ids), dtype=np.int32)
-    for i, pid in enumerate(ids):
-        gains[i] = -(1 << 30)
-        if geom[pid, COL_NCELL] == best_size:
+    for pid in range(mask.shape[1]):
+        if mask[player, pid] and geom[pid, COL_NCELL] == best_size:
             gain = _corner_gain(geom[pid], flags, player)
-            gains[i] = gain
             if gain > best_gain:
                 best_gain, ties = gain, 1
             elif gain == best_gain:
                 ties += 1
     target = min(int(u * ties), ties - 1)
-    for i, pid in enumerate(ids):
-        if gains[i] == best_gain:
+    for pid in range(mask.shape[1]):
+        if (
+            mask[player, pid]
+            and geom[pid, COL_NCELL] == best_size
+            and _corner_gain(geom[pid], flags, player) == best_gain
+        ):
             if target == 0:
                 return pid
             target -= 1
@@ -273,18 +248,25 @@ def greedy_pick(geom, flags, legal, meta, player, u):
 
 
 @njit(cache=True)
-def random_games(geom, body, cover, cover_quad, by_piece, reach, starts, board, flags, has_piece, mask, legal, pos,
-                 meta, games, seed):
-    """Play ``games`` games of uniformly random legal moves from the empty board (masks and
-    lists maintained as in ``play``); returns the moves played. The engine's own speed, without
+def random_games(geom, body, cover, cover_quad, by_piece, reach, starts, board, flags, has_piece, mask, meta, games,
+                 seed):
+    """Play ``games`` games of uniformly random legal moves from the empty board (masks
+    maintained as in ``play``); returns the moves played. The engine's own speed without
     Python per move: what ``bench/env_speed.py`` sets against Pentobi's figure."""
     np.random.seed(seed)
     moves = 0
     for _ in range(games):
-        reset(body, cover, reach, starts, board, flags, has_piece, mask, legal, pos, meta)
+        reset(body, cover, reach, starts, board, flags, has_piece, mask, meta)
         while meta[M_DONE] == 0:
             p = meta[M_PLAYER]
-            pid = legal[p, np.random.randint(meta[M_COUNT + p])]
-            play(geom, body, cover, cover_quad, by_piece, reach, board, flags, has_piece, mask, legal, pos, meta, pid)
+            k = np.random.randint(meta[M_COUNT + p])
+            pid = 0
+            while True:  # the k-th legal placement: a scan of the mask
+                if mask[p, pid]:
+                    if k == 0:
+                        break
+                    k -= 1
+                pid += 1
+            play(geom, body, cover, cover_quad, by_piece, reach, board, flags, has_piece, mask, meta, pid)
             moves += 1
     return moves
