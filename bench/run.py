@@ -17,6 +17,7 @@ SUITES = [
     ("env_speed.py", "Blokus environment speed"),
     ("history_bench.py", "run logger ingest and API latency"),
     ("training_overhead.py", "training throughput with and without the platform"),
+    ("train_speed.py", "training speed and checkpoint size: legacy network against the board-shaped policy"),
     ("web_bench.py", "web UI first paint and bundle size"),
     ("operator_bench.py", "operator: 200 TrainingRuns to Jobs"),
     ("node_bench.py", "real node: idle memory, apply -> container running, 50 Jobs at once"),

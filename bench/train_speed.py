@@ -102,7 +102,8 @@ def main() -> int:
             r = json.loads(out.read_text())
             rates[name] = r["rate"]
             rows.append([name, f"{r['params']:,}", f"{r['size'] / 1e6:.2f}", f"{r['build']:.2f}",
-                         f"{r['n_envs']} / {r['torch_threads']}", f"{r['n_steps']} / {r['batch_size']} / {r['n_epochs']}",
+                         f"{r['n_envs']} / {r['torch_threads']}",
+                         f"{r['n_steps']} / {r['batch_size']} / {r['n_epochs']}",
                          f"{r['rate']:.1f}", f"{r['rate'] / rates.get('legacy', r['rate']):.2f}x"])
     print_table(f"Training speed, Blokus Duo vs random, {args.timesteps} timesteps per row after a warm-up, "
                 f"device {args.device}; checkpoint goal <= 5 MB, steps/s goal >= 2x legacy at the same n_envs",

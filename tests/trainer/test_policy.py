@@ -18,7 +18,7 @@ from trainyard_trainer.policy import (
     board_policy_kwargs,
     legacy_policy_kwargs,
     make_policy,
-    placement_gather_index,
+    placement_anchor_index,
 )
 
 
@@ -34,34 +34,33 @@ def test_every_orientation_of_every_piece_gets_its_own_head_channel():
 
 
 @pytest.mark.parametrize("size", [14, 20])
-def test_a_placement_logit_only_sees_the_cells_it_covers(size):
-    """With the head reading one feature plane, the logits that change when one cell lights up are
-    exactly the placements covering that cell."""
+def test_a_placement_logit_is_read_at_a_cell_it_covers(size):
+    """With the head reading one feature plane, lighting one cell raises the logits of
+    placements covering that cell and of no others: one per orientation anchored there."""
     table = placement_table(size)
     heads = BoardHeads(channels=1, size=size, n_actions=table.n, value_hidden=4)
     with torch.no_grad():
         heads.scores.weight.fill_(1.0)
         heads.scores.bias.zero_()
     features = torch.zeros(1, 1, size, size)
-    cell = size + 3  # row 1, column 3
-    features[0, 0, 1, 3] = 1.0
+    cell = 5 * size + 6
+    features[0, 0, 5, 6] = 1.0
     with torch.no_grad():
         logits = heads.forward_actor(features)[0].numpy()
     lit = np.flatnonzero(logits > 0.5)
-    assert set(lit.tolist()) == set(table.covering(cell).tolist())
-    assert np.allclose(logits[lit], 1.0)
+    assert all(cell in table.cells(int(p)) for p in lit)
+    # in the middle of the board every orientation fits with its anchor on the cell: one each
+    assert sorted(table.orientation[lit].tolist()) == list(range(N_ORIENTATIONS))
 
 
-def test_gather_index_points_at_the_placements_cells():
-    size = 14
-    table = placement_table(size)
-    index = placement_gather_index(size)
-    cells = size * size
-    pad = N_ORIENTATIONS * 5 * cells
-    for pid in (0, 1234, table.n - 1):
-        used = index[pid][index[pid] != pad]
-        assert sorted((used % cells).tolist()) == sorted(table.cells(pid).tolist())
-        assert set((used // cells // 5).tolist()) == {int(table.orientation[pid])}
+def test_anchor_index_gives_every_placement_its_own_logit():
+    for size in (14, 20):
+        index = placement_anchor_index(size)
+        table = placement_table(size)
+        assert len(np.unique(index)) == table.n
+        cells = size * size
+        assert (index // cells == table.orientation).all()
+        assert all(index[p] % cells in table.cells(p) for p in range(0, table.n, 97))
 
 
 def test_the_trainer_uses_the_board_policy_for_blokus_envs():

@@ -1,10 +1,13 @@
 """Policy networks for MaskablePPO on the Blokus observation (``envs.blokus.env``).
 
 ``BlokusPolicy`` (the default, see ``make_policy``) is shaped like the board: a small residual
-conv trunk keeps the H x W resolution; the action head scores every (cell, piece orientation,
-cell of the piece) with one 1x1 conv, and a placement's logit is the sum of the scores of the
-cells it covers, gathered in the placement table's action order. The value comes from pooled
-features. A few tens of thousands of weights, against ~7 M for the legacy network.
+conv trunk keeps the H x W resolution; the action head scores every (cell, piece orientation)
+with one 1x1 conv, and a placement's logit is its orientation's score at its anchor cell,
+gathered in the placement table's action order. The value comes from pooled features. About
+60 thousand weights, against ~7 M for the legacy network.
+
+(A head summing per-(orientation, cell of the piece) scores over the covered cells was tried
+first: five times the head's output and gather, which made it the most expensive part of an update.)
 
 ``BlokusCNN`` + ``legacy_policy_kwargs`` is the earlier network (a CNN flattened into dense
 layers and a dense 13,729-way head). It stays so that checkpoints saved with it still load.
@@ -49,38 +52,39 @@ class BoardTrunk(BaseFeaturesExtractor):
         return self.blocks(self.stem(observations))
 
 
-def placement_gather_index(size: int) -> np.ndarray:
-    """int64[n_placements, MAX_CELLS]: for each placement (table order) and each of its cells,
-    the flat index ``(orientation * MAX_CELLS + i) * size * size + cell`` into the head's score
-    map; unused slots (pieces under five cells) point one past the end, a zero score."""
+def placement_anchor_index(size: int) -> np.ndarray:
+    """int64[n_placements]: for each placement (table order) the flat index
+    ``orientation * size * size + anchor`` into the head's [orientations, H, W] logit map. The
+    anchor is the placement's cell nearest the centre of its bounding box (the first such cell
+    in the piece's cell order), so the 3x3 trunk's receptive field around it covers the piece."""
     table = placement_table(size)
-    cells = size * size
-    n_ncell = table.geom[:, COL_NCELL]
-    index = np.full((table.n, MAX_CELLS), N_ORIENTATIONS * MAX_CELLS * cells, dtype=np.int64)
-    for i in range(MAX_CELLS):
-        used = n_ncell > i
-        slot = table.orientation[used].astype(np.int64) * MAX_CELLS + i
-        index[used, i] = slot * cells + table.geom[used, COL_CELLS + i]
-    return index
+    n_cell = table.geom[:, COL_NCELL]
+    cells = table.geom[:, COL_CELLS : COL_CELLS + MAX_CELLS].astype(np.int64)
+    rows, cols = cells // size, cells % size
+    valid = np.arange(MAX_CELLS)[None, :] < n_cell[:, None]
+    big = np.iinfo(np.int64).max // 4
+    centre_r2 = np.where(valid, rows, big).min(1) + np.where(valid, rows, -big).max(1)  # twice the centre
+    centre_c2 = np.where(valid, cols, big).min(1) + np.where(valid, cols, -big).max(1)
+    dist = (2 * rows - centre_r2[:, None]) ** 2 + (2 * cols - centre_c2[:, None]) ** 2
+    anchor = cells[np.arange(table.n), np.where(valid, dist, big).argmin(1)]
+    return table.orientation.astype(np.int64) * size * size + anchor
 
 
 class BoardHeads(nn.Module):
     """Actor and critic heads on the trunk's feature map (SB3's ``mlp_extractor`` slot).
 
-    ``forward_actor`` gives the placement logits (the latent *is* the logits; ``action_net`` is
-    the identity); ``forward_critic`` a pooled latent for ``value_net``."""
+    ``forward_actor`` gives the placement logits: a 1x1 conv scores every (cell, orientation),
+    and each placement takes the score of its orientation at its anchor cell (the latent *is*
+    the logits; ``action_net`` is the identity). ``forward_critic`` gives a pooled latent
+    (mean and max over the board) for ``value_net``."""
 
     def __init__(self, channels: int, size: int, n_actions: int, value_hidden: int) -> None:
         super().__init__()
-        index = torch.from_numpy(placement_gather_index(size))
+        index = torch.from_numpy(placement_anchor_index(size))
         if index.shape[0] != n_actions:
             raise ValueError(f"a {size}x{size} board has {index.shape[0]} placements, the action space {n_actions}")
-        self.register_buffer("index", index.reshape(-1), persistent=False)
-        self.n_actions = n_actions
-        self.scores = nn.Conv2d(channels, N_ORIENTATIONS * MAX_CELLS, 1)
-        self.orientation_bias = nn.Parameter(torch.zeros(N_ORIENTATIONS))
-        table = placement_table(size)
-        self.register_buffer("orientation", torch.from_numpy(table.orientation.astype(np.int64)), persistent=False)
+        self.register_buffer("index", index, persistent=False)
+        self.scores = nn.Conv2d(channels, N_ORIENTATIONS, 1)
         self.value = nn.Sequential(nn.Linear(2 * channels, value_hidden), nn.ReLU())
         self.latent_dim_pi = n_actions
         self.latent_dim_vf = value_hidden
@@ -89,10 +93,7 @@ class BoardHeads(nn.Module):
         return self.forward_actor(features), self.forward_critic(features)
 
     def forward_actor(self, features: torch.Tensor) -> torch.Tensor:
-        scores = self.scores(features).flatten(1)  # [B, orientations * cells-of-piece * H * W]
-        scores = torch.nn.functional.pad(scores, (0, 1))  # the zero slot of short pieces
-        per_cell = scores.index_select(1, self.index).view(-1, self.n_actions, MAX_CELLS)
-        return per_cell.sum(-1) + self.orientation_bias[self.orientation]
+        return self.scores(features).flatten(1).index_select(1, self.index)
 
     def forward_critic(self, features: torch.Tensor) -> torch.Tensor:
         pooled = torch.cat([features.mean((2, 3)), features.amax((2, 3))], dim=1)

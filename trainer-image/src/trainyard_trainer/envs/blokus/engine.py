@@ -149,6 +149,15 @@ class BlokusGame:
         """Read-only view of a seat's legal placements; valid until the next move or reset."""
         return self._views[self.current_player if player is None else player]
 
+    def legal_moves(self, player: int | None = None) -> np.ndarray:
+        """Sorted legal placement ids of a seat (a new array)."""
+        return np.flatnonzero(self.legal_mask(player))
+
+    def random_move(self, rng: np.random.Generator) -> int:
+        """A uniformly random legal placement of the seat to move."""
+        ids = self.legal_moves()
+        return int(ids[rng.integers(len(ids))])
+
     def legal_count(self, player: int | None = None) -> int:
         p = self.current_player if player is None else player
         return int(self.meta[rules.M_COUNT + p])

@@ -245,3 +245,28 @@ def greedy_pick(geom, flags, mask, player, u):
                 return pid
             target -= 1
     return -1
+
+
+@njit(cache=True)
+def random_games(geom, body, cover, cover_quad, by_piece, reach, starts, board, flags, has_piece, mask, meta, games,
+                 seed):
+    """Play ``games`` games of uniformly random legal moves from the empty board (masks
+    maintained as in ``play``); returns the moves played. The engine's own speed without
+    Python per move: what ``bench/env_speed.py`` sets against Pentobi's figure."""
+    np.random.seed(seed)
+    moves = 0
+    for _ in range(games):
+        reset(body, cover, reach, starts, board, flags, has_piece, mask, meta)
+        while meta[M_DONE] == 0:
+            p = meta[M_PLAYER]
+            k = np.random.randint(meta[M_COUNT + p])
+            pid = 0
+            while True:  # the k-th legal placement: a scan of the mask
+                if mask[p, pid]:
+                    if k == 0:
+                        break
+                    k -= 1
+                pid += 1
+            play(geom, body, cover, cover_quad, by_piece, reach, board, flags, has_piece, mask, meta, pid)
+            moves += 1
+    return moves
