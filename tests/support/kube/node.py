@@ -359,7 +359,9 @@ class Node:
         conf = self.root / "containerd.toml"
         conf.write_text(containerd_toml(n))
         env = {**os.environ, "PATH": f"{self.bin_dir}:{os.environ.get('PATH', '')}"}
-        self._spawn("containerd", [str(self.bin_dir / "containerd"), "--config", str(conf)], env=env)
+        # inside the node's namespaces: the CNI plugins it runs make their bridge, and set
+        # ip_forward, in the node's network namespace; its fixed paths land in the node's /run, /var
+        self._spawn("containerd", self._nsenter(str(self.bin_dir / "containerd"), "--config", str(conf)), env=env)
         self._wait("containerd", lambda: n.containerd_sock.exists() and self.ctr("version") != "")
 
     def _use_image_cache(self) -> None:

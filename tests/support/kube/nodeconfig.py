@@ -45,7 +45,8 @@ class NodeLayout:
 def containerd_toml(n: NodeLayout) -> str:
     # Config version 4 (containerd 2.4's `config default`). restrict_oom_score_adj: no
     # CAP_SYS_RESOURCE here; no AppArmor in this kernel; network namespaces are mounted under the
-    # state dir, not /run/netns; the opt path and shim sockets live in the session too.
+    # state dir, not /run/netns; the opt path and shim sockets live in the session too (the shim
+    # socket dir must be at most 42 bytes long: the session dir is short).
     state = n.root / "containerd-state"
     return f"""version = 4
 root = '{n.containerd_root}'
@@ -92,7 +93,7 @@ imports = []
     address = '{n.containerd_sock}.ttrpc'
 
   [plugins.'io.containerd.shim.v1.manager']
-    socket_dir = '{state / "shims"}'
+    socket_dir = '{n.root / "s"}'
 """
 
 
