@@ -19,7 +19,15 @@ SYSCTLS = (
     "net/ipv4/conf/all/route_localnet",
     "net/bridge/bridge-nf-call-iptables",
 )
-WATCHED_DIRS = ("/run", "/var/lib", "/var/log", "/opt", "/usr/libexec", "/etc/cni", "/etc/containerd")
+# The places a kubelet, containerd, runc, CNI plugins or kube-proxy write by default, whatever
+# their configuration says (a whole-directory listing would also catch other programs installing
+# themselves on a shared machine meanwhile).
+WATCHED_PATHS = (
+    "/run/containerd", "/run/netns", "/run/runc", "/run/xtables.lock", "/run/mount", "/run/calico",
+    "/var/lib/kubelet", "/var/lib/containerd", "/var/lib/cni", "/var/lib/kube-proxy",
+    "/var/log/pods", "/var/log/containers",
+    "/opt/cni", "/opt/containerd", "/usr/libexec/kubernetes", "/etc/cni", "/etc/containerd", "/etc/kubernetes",
+)
 CGROUP = Path("/sys/fs/cgroup")
 
 
@@ -62,7 +70,7 @@ def snapshot() -> HostState:
             line.split(":")[1].strip().split("@")[0]
             for line in subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout.splitlines()
         ),
-        paths=frozenset(str(p) for d in WATCHED_DIRS if Path(d).is_dir() for p in Path(d).iterdir()),
+        paths=frozenset(p for p in WATCHED_PATHS if Path(p).exists()),
     )
 
 
