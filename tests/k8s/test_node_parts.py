@@ -55,14 +55,16 @@ def test_kube_proxy_config_leaves_conntrack_sysctls_alone():
 
 def state(**changes) -> HostState:
     base = dict(sysctls={"vm/overcommit_memory": "0"}, netfilter="", mounts=frozenset({"/"}),
-                cgroups=frozenset({"memory/user.slice"}), links=frozenset({"lo", "eth0"}), paths=frozenset({"/run/containerd"}))
+                cgroups=frozenset({"memory/user.slice"}), links=frozenset({"lo", "eth0"}),
+                paths=frozenset({"/run/containerd"}))
     return HostState(**{**base, **changes})
 
 
 def test_host_check_reports_every_kind_of_change():
     before = state()
     after = state(sysctls={"vm/overcommit_memory": "1"}, netfilter="-A KUBE-SERVICES", mounts=frozenset({"/", "/x"}),
-                  cgroups=frozenset(), links=frozenset({"lo", "eth0", "tyhabc"}), paths=frozenset({"/run/containerd", "/var/lib/cni"}))
+                  cgroups=frozenset(), links=frozenset({"lo", "eth0", "tyhabc"}),
+                  paths=frozenset({"/run/containerd", "/var/lib/cni"}))
     changes = after.changes_since(before)
     assert "sysctl vm/overcommit_memory: 0 -> 1" in changes
     assert "the machine's iptables/nftables rules changed" in changes
