@@ -96,9 +96,9 @@ def test_a_smoke_run_trains_in_a_container_and_the_ui_in_the_cluster_shows_it(re
     def phase():
         tr = custom.get_namespaced_custom_object("trainyard.dev", "v1alpha1", release, "trainingruns", name)
         p = (tr.get("status") or {}).get("phase")
-        return p if p in ("Succeeded", "Failed") else None
+        return p if p in ("Completed", "Failed", "Stopped") else None
 
-    assert wait_for(phase, timeout=780, what=f"TrainingRun {name} finished") == "Succeeded", kubectl(
+    assert wait_for(phase, timeout=780, what=f"TrainingRun {name} finished") == "Completed", kubectl(
         control_plane, "get", "tr", "-n", release, "-o", "yaml")
     # the Job's pod ran on the real node, from the trainer image
     pods = kubernetes.client.CoreV1Api(kube_api).list_namespaced_pod(release, label_selector=f"job-name={name}")
