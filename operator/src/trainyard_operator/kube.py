@@ -75,7 +75,9 @@ class Kube:
     # -- plumbing --------------------------------------------------------------------------
     def _request(self, method: str, path: str, *, query: dict[str, Any] | None = None, body: Any = None,
                  content_type: str = "application/json", timeout: float = _TIMEOUT, raw: bool = False) -> Any:
-        headers = {"Accept": "text/plain" if raw else "application/json"}
+        # pods/log streams plain text, but the apiserver negotiates only its serializers (406 for
+        # text/plain): accept anything, as kubectl does.
+        headers = {"Accept": "*/*" if raw else "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type
         try:
