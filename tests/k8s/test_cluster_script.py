@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.kube.node import default_node_bin_dir, missing_node_parts
 from tests.support.ports import free_port
 
 pytestmark = [pytest.mark.k8s, pytest.mark.timeout(600)]
@@ -48,13 +49,17 @@ def alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def cluster_env(tmp_path, kube_node) -> dict[str, str]:  # kube_node: the images and binaries exist
+def cluster_env(tmp_path, control_plane, image_archives) -> dict[str, str]:
+    """cluster.py's environment; the fixtures make sure the binaries and images exist."""
+    missing = missing_node_parts(default_node_bin_dir())
+    if missing:
+        pytest.skip(f"the node needs {', '.join(missing)}")
     return {
         **os.environ,
         "TRAINYARD_DEV_DIR": str(tmp_path / "dev"),
         "TRAINYARD_API_PORT": str(free_port()),
         "TRAINYARD_OPERATOR_METRICS_PORT": str(free_port()),
-        "TRAINYARD_CLUSTER_IMAGES": "operator",  # the session's node holds the image cache: import little
+        "TRAINYARD_CLUSTER_IMAGES": "operator",  # the image cache may be held by a session's node: import little
         "PYTHONPATH": str(REPO),
     }
 
