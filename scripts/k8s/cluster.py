@@ -91,7 +91,7 @@ def prepare_namespace(kubeconfig: Path, mongo_uri: str) -> None:
     kubectl = [KUBECTL, "--kubeconfig", str(kubeconfig)]
     subprocess.run([*kubectl, "apply", "-f", str(CRD)], check=True, capture_output=True)
     subprocess.run([*kubectl, "wait", "--for=condition=Established", "crd/trainingruns.trainyard.dev",
-                    "--timeout=60s"], check=True, capture_output=True)
+                    "--timeout=300s"], check=True, capture_output=True)
     manifest = {"apiVersion": "v1", "kind": "List", "items": [
         {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "trainyard-mongodb"},
          "stringData": {"uri": mongo_uri}},
