@@ -284,6 +284,7 @@ class RunWriter:
         self._home = store.home(run_id)
         self._buckets = store.db[layout.episodes_collection(run_id)]
         self._subs: dict[int, list[SubStats]] = {}
+        self._bucket_totals: dict[int, SubStats] = {}  # per bucket, so a summary costs O(buckets)
         self._bucket_cache: tuple[int, list[Episode]] | None = None
         self._last: Episode | None = None
         self._checkpoints: list[Checkpoint] | None = None
@@ -347,7 +348,8 @@ class RunWriter:
         merged_by_bucket = {b: layout.merge_episodes(self._bucket_episodes(b), new)
                             for b, new in sorted(by_bucket.items())}
         subs = dict(self._subs)
-        subs.update({b: layout.sub_stats(m) for b, m in merged_by_bucket.items()})
+        subs.update({b: layout.refresh_subs(self._subs.get(b, []), m, by_bucket[b])
+                     for b, m in merged_by_bucket.items()})
         # One replace per document rather than bulk_write: FerretDB's bulk update replies can lack
         # the nModified field that PyMongo's bulk result merge requires.
         for bucket, merged in merged_by_bucket.items():
@@ -387,7 +389,12 @@ class RunWriter:
         self.sync_index()
 
     def _write_summary(self, written: list[Episode]) -> None:
-        stats = layout.summarize((s for b in sorted(self._subs) for s in self._subs[b]), self._last)
+        changed = {layout.bucket_of(ep.episode) for ep in written} | (set(self._subs) - set(self._bucket_totals))
+        for b in changed:
+            t = layout.total(self._subs.get(b, []))
+            if t is not None:
+                self._bucket_totals[b] = t
+        stats = layout.summarize((self._bucket_totals[b] for b in sorted(self._bucket_totals)), self._last)
         update: dict[str, Any] = {"summary": stats.model_dump()}
         if self._last is not None:
             update["last_episode"] = layout.episode_to_doc(self._last)
