@@ -269,14 +269,41 @@ class SubStats:
                 "aggs": {k: dict(v.__dict__) for k, v in sorted(self.aggs.items())}}
 
 
+def _values(episodes: list[Episode], name: str) -> list:
+    if name in _EPISODE_FIELDS:
+        return [getattr(ep, name) for ep in episodes]
+    return [ep.metrics.get(name) for ep in episodes]
+
+
+def _agg_of(seg: list, nulls: bool = True) -> Agg | None:
+    if nulls and None in seg:
+        seg = [v for v in seg if v is not None]
+    if not seg:
+        return None
+    return Agg(len(seg), float(sum(seg)), float(min(seg)), float(max(seg)), float(seg[-1]))
+
+
 def sub_stats(episodes: Iterable[Episode]) -> list[SubStats]:
-    """Group sorted episodes into SUB_SIZE-aligned sub-buckets."""
-    subs: dict[int, SubStats] = {}
-    for ep in episodes:
-        k = (ep.episode - 1) // SUB_SIZE
-        sub = subs.setdefault(k, SubStats(first=ep.episode, last=ep.episode))
-        sub.add(ep)
-    return [subs[k] for k in sorted(subs)]
+    """Group sorted episodes into SUB_SIZE-aligned sub-buckets (column-wise: one slice per metric)."""
+    eps = list(episodes)
+    if not eps:
+        return []
+    names = [m.name for m in metrics.EPISODE_METRICS] + sorted({n for ep in eps for n in ep.metrics})
+    cols = {n: _values(eps, n) for n in names}
+    nulls = {n: col.count(None) for n, col in cols.items()}
+    cols = {n: col for n, col in cols.items() if nulls[n] < len(col)}  # all-null columns have no stats
+    numbers = [ep.episode for ep in eps]
+    starts = [0] + [i for i in range(1, len(numbers))
+                    if (numbers[i] - 1) // SUB_SIZE != (numbers[i - 1] - 1) // SUB_SIZE]
+    out = []
+    for lo, hi in zip(starts, [*starts[1:], len(numbers)], strict=True):
+        aggs = {}
+        for n, col in cols.items():
+            agg = _agg_of(col[lo:hi], nulls[n] > 0)
+            if agg is not None:
+                aggs[n] = agg
+        out.append(SubStats(numbers[lo], numbers[hi - 1], hi - lo, aggs))
+    return out
 
 
 def refresh_subs(old: list[SubStats], merged: list[Episode], new: Iterable[Episode]) -> list[SubStats]:
@@ -319,15 +346,13 @@ def episode_columns(episodes: Iterable[Episode]) -> packing.Columns:
     return tuple(cols)
 
 
-def _episode_get(ep: Episode, name: str) -> Any:
-    if name in Episode.model_fields:
-        return getattr(ep, name)
-    return ep.metrics.get(name)
+_EPISODE_FIELDS = frozenset(Episode.model_fields)
 
 
 def bucket_doc(bucket: int, episodes: list[Episode]) -> dict[str, Any]:
     """The bucket document for a bucket's complete, sorted episodes (packed, self-describing)."""
     columns = episode_columns(episodes)
+    values = {name: _values(episodes, name) for name, _ in columns}
     return {
         **bucket_key(bucket),
         "bucket": bucket,
@@ -336,7 +361,7 @@ def bucket_doc(bucket: int, episodes: list[Episode]) -> dict[str, Any]:
         "count": len(episodes),
         "format": packing.FORMAT,
         "columns": columns_text(columns),
-        "packed": Binary(packing.pack(episodes, columns, _episode_get)),
+        "packed": Binary(packing.pack_columns(values, columns)),
     }
 
 
