@@ -47,8 +47,11 @@ class RunStore:
         self.client = client or MongoClient(self.settings.uri, **self.settings.client_kwargs())
         self.db = self.client[self.settings.db_name]
         self._indexes_ready = False
+        self._writers: dict[str, RunWriter] = {}
 
     def close(self) -> None:
+        for w in self._writers.values():
+            w.finish_index()
         self.client.close()
 
     def ping(self) -> None:
@@ -254,7 +257,12 @@ class RunStore:
         return out
 
     def writer(self, run_id: str) -> RunWriter:
-        return RunWriter(self, run_id)
+        """The run's writer; the same one for every call on this store, so its cached bucket and
+        statistics make each later write cost only what changed (the logger asks once per flush)."""
+        w = self._writers.get(run_id)
+        if w is None:
+            w = self._writers[run_id] = RunWriter(self, run_id)
+        return w
 
     def episodes(self, run_id: str, first: int = 1, last: int | None = None) -> list[Episode]:
         """Stored episodes in [first, last]; ``last`` defaults to the run's newest (tests, resume)."""
@@ -434,6 +442,17 @@ class RunWriter:
         if fields:
             self.store.db[layout.RUNS].update_one(layout.run_key(self.run_id), {"$set": fields})
             self.store.bump_index_version()
+
+    def finish_index(self) -> None:
+        """Write a pending index refresh now (the store is closing); a failure is left to the next writer."""
+        with self._index_lock:
+            if self._index_timer is not None:
+                self._index_timer.cancel()
+                self._index_timer = None
+        try:
+            self._write_index()
+        except PyMongoError as exc:
+            log.debug("run index refresh of %s failed: %s", self.run_id, exc)
 
     def sync_index(self) -> None:
         """Bring the run index up to date with everything written so far (at once)."""
