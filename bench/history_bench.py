@@ -2,7 +2,8 @@
 then the figures of issue 13 (lists, full histories, one metric, downsampling, logger throughput).
 
 Seeds its own FerretDB in a temporary directory (nothing is reused); every database lives on that
-one server. ``crowded``: 1,000 runs of 1,000 episodes (1,000,000 episodes) beside the measured run;
+one server. ``crowded``: 1,000 runs of 1,000 episodes (1,000,000 episodes, 3,000 per-run collections) beside
+the measured run;
 ``empty``: the measured run alone. Lists among 200 and 10,000 runs read the run index only, so those
 runs are seeded as index entries (``seed_many_runs``). Prints tables; asserts nothing.
 """
@@ -73,12 +74,26 @@ def seed_many_runs(store: RunStore, n: int, prefix: str = "bench") -> None:
 
 
 def seed_crowd(store: RunStore) -> None:
-    """CROWD_RUNS complete runs (home, buckets, stats, index entry) of CROWD_EPISODES episodes each."""
+    """CROWD_RUNS complete runs of CROWD_EPISODES episodes each, written as the store lays them out
+    (home document and statistics page, episode bucket, index entry) but in bulk, to seed quickly."""
     eps = episodes(CROWD_EPISODES)
+    subs = {b: layout.sub_stats(eps[b * layout.BUCKET_SIZE:(b + 1) * layout.BUCKET_SIZE])
+            for b in range(layout.bucket_of(CROWD_EPISODES) + 1)}
+    buckets = [layout.bucket_doc(b, eps[b * layout.BUCKET_SIZE:(b + 1) * layout.BUCKET_SIZE]) for b in subs]
+    page = layout.page_doc(0, subs)
+    summary = layout.summarize((s for v in subs.values() for s in v), eps[-1]).model_dump()
+    store.ensure_indexes()
+    index = []
     for i in range(CROWD_RUNS):
-        run_id = f"crowd-{i:04d}"
-        store.create_run(RunRecord(run_id=run_id, agent_id=f"agent_{i % 20}", config={"env_id": "bench"}))
-        store.writer(run_id).import_episodes(eps)
+        rec = RunRecord(run_id=f"crowd-{i:04d}", agent_id=f"agent_{i % 20}", config={"env_id": "bench"})
+        home = {**rec.model_dump(mode="python"), "_id": layout.RUN_DOC_ID, "status": "completed", "version": 1,
+                "summary": summary, "last_episode": layout.episode_to_doc(eps[-1])}
+        store.home(rec.run_id).insert_many([home, page])
+        store.db[layout.episodes_collection(rec.run_id)].insert_many(buckets)
+        index.append({**layout.index_doc(home), **layout.run_key(rec.run_id)})
+    store.db[layout.AGENTS].insert_many([{"_id": f"agent_{i}"} for i in range(20)])
+    store.db[layout.RUNS].insert_many(index)
+    store.bump_index_version()
 
 
 def flush_rate(settings: MongoSettings, tmp: Path) -> tuple[float, float]:
