@@ -96,8 +96,10 @@ def test_writes_and_reads_of_one_run_touch_only_its_collections(store, mongo_set
     assert reads and {c[1] for c in reads} <= own, reads
 
 
-def test_a_write_issues_the_same_operations_in_a_crowded_database(ferretdb):
+def test_a_write_issues_the_same_operations_in_a_crowded_database(ferretdb, monkeypatch):
     from tests.conftest import _settings
+
+    monkeypatch.setattr(layout, "INDEX_REFRESH_SECONDS", 3600.0)  # no timed refresh on a slow machine
 
     empty, crowded = _settings(ferretdb), _settings(ferretdb)
     s = RunStore(crowded)
