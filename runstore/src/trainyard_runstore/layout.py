@@ -269,13 +269,13 @@ class SubStats:
                 "aggs": {k: dict(v.__dict__) for k, v in sorted(self.aggs.items())}}
 
 
-def _values(episodes: list[Episode], name: str) -> list:
+def _values(episodes: list[Episode], name: str) -> list[Any]:
     if name in _EPISODE_FIELDS:
         return [getattr(ep, name) for ep in episodes]
     return [ep.metrics.get(name) for ep in episodes]
 
 
-def _agg_of(seg: list, nulls: bool = True) -> Agg | None:
+def _agg_of(seg: list[Any], nulls: bool = True) -> Agg | None:
     if nulls and None in seg:
         seg = [v for v in seg if v is not None]
     if not seg:
@@ -387,7 +387,7 @@ def page_doc(page: int, subs_by_bucket: dict[int, list[SubStats]]) -> dict[str, 
     names = sorted({name for _, s in rows for name in s.aggs})
     columns: list[tuple[str, str]] = [("bucket", "int"), ("first", "int"), ("last", "int"), ("count", "int")]
     columns += [(f"{name}.{f}", kind) for name in names for f, kind in _STAT_FIELDS]
-    values: dict[str, list] = {"bucket": [b for b, _ in rows], "first": [s.first for _, s in rows],
+    values: dict[str, list[Any]] = {"bucket": [b for b, _ in rows], "first": [s.first for _, s in rows],
                                "last": [s.last for _, s in rows], "count": [s.count for _, s in rows]}
     empty = Agg()
     for name in names:
@@ -526,7 +526,7 @@ def bucket_columns(doc: dict[str, Any], first: int, last: int, names: list[str] 
     return {n: packing.decode(raw[n][lo:hi], kinds[n]) if n in kinds else [None] * max(0, hi - lo) for n in wanted}
 
 
-def bucket_raw(doc: dict, first: int, last: int) -> tuple[dict[str, str], dict[str, Any]]:
+def bucket_raw(doc: dict[str, Any], first: int, last: int) -> tuple[dict[str, str], dict[str, Any]]:
     """Episodes ``first``..``last`` of a bucket as stored arrays (nulls as sentinels) with their kinds."""
     columns = doc_columns(doc)
     raw = packing.unpack_raw(doc["packed"], columns)
@@ -538,7 +538,7 @@ def bucket_raw(doc: dict, first: int, last: int) -> tuple[dict[str, str], dict[s
     return dict(columns), raw
 
 
-def page_raw(doc: dict) -> tuple[dict[str, str], dict[str, Any]]:
+def page_raw(doc: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
     """A statistics page as stored arrays with their kinds (see ``page_doc``)."""
     columns = doc_columns(doc)
     return dict(columns), packing.unpack_raw(doc["packed"], columns)

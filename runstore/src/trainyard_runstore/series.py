@@ -100,8 +100,8 @@ def downsample_columns(chunks: Sequence[dict[str, list[Any]]], max_points: int
     return eps, wrs
 
 
-def _concat(chunks: Sequence[tuple[dict[str, str], dict[str, array]]], skip: set[str]
-            ) -> tuple[dict[str, str], dict[str, array]]:
+def _concat(chunks: Sequence[tuple[dict[str, str], dict[str, array[Any]]]], skip: set[str]
+            ) -> tuple[dict[str, str], dict[str, array[Any]]]:
     """Chunks of stored arrays joined per column; a column a chunk lacks is filled with nulls."""
     kinds: dict[str, str] = {}
     for k, _ in chunks:
@@ -109,14 +109,14 @@ def _concat(chunks: Sequence[tuple[dict[str, str], dict[str, array]]], skip: set
             kinds.setdefault(name, kind)
     kinds = {n: k for n, k in kinds.items() if n not in skip}
     out = {n: array(packing.KINDS[k][0]) for n, k in kinds.items()}
-    for k, raw in chunks:
+    for _, raw in chunks:
         n = len(next(iter(raw.values()))) if raw else 0
         for name, kind in kinds.items():
             out[name].extend(raw[name] if name in raw else packing.null_column(kind, n))
     return kinds, out
 
 
-def _seg_agg(seg: list, nulls: int) -> Agg:
+def _seg_agg(seg: list[Any], nulls: int) -> Agg:
     if nulls:
         seg = [v for v in seg if v is not None]
         if not seg:
@@ -124,8 +124,8 @@ def _seg_agg(seg: list, nulls: int) -> Agg:
     return Agg(len(seg), float(sum(seg)), float(min(seg)), float(max(seg)), float(seg[-1]))
 
 
-def downsample_raw(chunks: Sequence[tuple[dict[str, str], dict[str, array]]], max_points: int
-                   ) -> tuple[list[dict], list[dict]]:
+def downsample_raw(chunks: Sequence[tuple[dict[str, str], dict[str, array[Any]]]], max_points: int
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Group stored episode arrays (``layout.bucket_raw`` per bucket) into ``max_points`` points.
 
     Works on whole columns with C-speed builtins (sum/min/max of slices), not per episode."""
@@ -134,8 +134,8 @@ def downsample_raw(chunks: Sequence[tuple[dict[str, str], dict[str, array]]], ma
     kinds.pop("episode")
     numeric = {n: packing.numeric(cols[n], kinds[n]) for n in cols}
     numeric = {n: v for n, v in numeric.items() if v[0]}  # all-null columns: no points
-    eps: list[dict] = []
-    wrs: list[dict] = []
+    eps: list[dict[str, Any]] = []
+    wrs: list[dict[str, Any]] = []
     for lo, hi in _bounds(len(episode), max_points):
         aggs = {n: _seg_agg(vals[lo:hi], nulls) for n, (vals, nulls) in numeric.items()}
         ep, wr = _point(episode[hi - 1], hi - lo, aggs)
@@ -145,8 +145,8 @@ def downsample_raw(chunks: Sequence[tuple[dict[str, str], dict[str, array]]], ma
     return eps, wrs
 
 
-def group_pages(chunks: Sequence[tuple[dict[str, str], dict[str, array]]], max_points: int,
-                first: int, last: int) -> tuple[list[dict], list[dict]]:
+def group_pages(chunks: Sequence[tuple[dict[str, str], dict[str, array[Any]]]], max_points: int,
+                first: int, last: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Group statistics pages (``layout.page_raw``) over episodes ``first``..``last`` into
     ``max_points`` points, column-wise."""
     _, cols = _concat(chunks, set())
@@ -156,8 +156,8 @@ def group_pages(chunks: Sequence[tuple[dict[str, str], dict[str, array]]], max_p
     names = sorted({c.rsplit(".", 1)[0] for c in cols if "." in c})
     per = {n: [cols[f"{n}.{f}"].tolist()[lo_row:hi_row] for f in ("n", "sum", "min", "max", "last")] for n in names}
     lasts, counts = lasts[lo_row:hi_row], counts[lo_row:hi_row]
-    eps: list[dict] = []
-    wrs: list[dict] = []
+    eps: list[dict[str, Any]] = []
+    wrs: list[dict[str, Any]] = []
     for lo, hi in _bounds(len(lasts), max_points):
         aggs = {}
         for name, (ns, sums, mins, maxs, lst) in per.items():
