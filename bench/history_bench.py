@@ -1,6 +1,11 @@
-"""Run-history benchmarks: logger ingest into FerretDB and API latency on large histories.
+"""Run-history benchmarks: the same operations in an empty and in a crowded database, as ratios,
+then the figures of issue 13 (lists, full histories, one metric, downsampling, logger throughput).
 
-Prints two tables. Seeds its own FerretDB in a temporary directory (nothing is reused).
+Seeds its own FerretDB in a temporary directory (nothing is reused); every database lives on that
+one server. ``crowded``: 1,000 runs of 1,000 episodes (1,000,000 episodes, 3,000 per-run collections) beside
+the measured run;
+``empty``: the measured run alone. Lists among 200 and 10,000 runs read the run index only, so those
+runs are seeded as index entries (``seed_many_runs``). Prints tables; asserts nothing.
 """
 
 from __future__ import annotations
@@ -29,65 +34,147 @@ from trainyard_client.run_logger import TrainingRunLogger  # noqa: E402
 INGEST_EPISODES = 20_000
 LIST_RUNS = 10_000
 LONG_RUN = 1_000_000
-MEDIUM_RUN = 10_000
-SAMPLES = 30
+FULL_RUN = 200_000
+CROWD_RUNS = 1_000
+CROWD_EPISODES = 1_000
+TARGET_EPISODES = 10_000
+FLUSHES = 300
+SAMPLES = 20
 
 
-def ingest(settings: MongoSettings, tmp: Path) -> list[list[str]]:
+def episodes(n: int, first: int = 1) -> list[Episode]:
+    return [Episode(episode=i, total_reward=float((i * 7919) % 101) - 50, steps=40, win=i % 2 == 0,
+                    timestep=i * 40, win_rate=0.5) for i in range(first, first + n)]
+
+
+def seed_long_run(store: RunStore, run_id: str, n: int) -> None:
+    store.create_run(RunRecord(run_id=run_id, agent_id="bench_long", config={"env_id": "bench"}))
+    writer = store.writer(run_id)
+    batch = 100_000
+    eps = []
+    for first in range(1, n + 1, batch):  # built in slices: a million models at once is memory-hungry
+        eps.extend(episodes(min(batch, n - first + 1), first))
+    writer.import_episodes(eps)
+
+
+def seed_many_runs(store: RunStore, n: int, prefix: str = "bench") -> None:
+    """``n`` finished runs as run-index entries (all a list reads), inserted in bulk."""
+    now = datetime.now(UTC)
+    docs = []
+    for i in range(n):
+        rec = RunRecord(run_id=f"{prefix}-{i:05d}", agent_id=f"agent_{i % 20}", status="completed",
+                        start_time=now - timedelta(minutes=i), summary=RunStats(episodes=100, mean_reward=1.0))
+        home = {**rec.model_dump(mode="python"), "status": "completed"}
+        docs.append({**layout.index_doc(home), **layout.run_key(rec.run_id)})
+    store.ensure_indexes()
+    store.db[layout.AGENTS].insert_many([{"_id": a} for a in sorted({d["agent_id"] for d in docs})])
+    for i in range(0, n, 1000):
+        store.db[layout.RUNS].insert_many(docs[i:i + 1000])
+    store.bump_index_version()
+
+
+def seed_crowd(store: RunStore) -> None:
+    """CROWD_RUNS complete runs of CROWD_EPISODES episodes each, written as the store lays them out
+    (home document and statistics page, episode bucket, index entry) but in bulk, to seed quickly."""
+    eps = episodes(CROWD_EPISODES)
+    subs = {b: layout.sub_stats(eps[b * layout.BUCKET_SIZE:(b + 1) * layout.BUCKET_SIZE])
+            for b in range(layout.bucket_of(CROWD_EPISODES) + 1)}
+    buckets = [layout.bucket_doc(b, eps[b * layout.BUCKET_SIZE:(b + 1) * layout.BUCKET_SIZE]) for b in subs]
+    page = layout.page_doc(0, subs)
+    summary = layout.summarize((s for v in subs.values() for s in v), eps[-1]).model_dump()
+    store.ensure_indexes()
+    index = []
+    for i in range(CROWD_RUNS):
+        rec = RunRecord(run_id=f"crowd-{i:04d}", agent_id=f"agent_{i % 20}", config={"env_id": "bench"})
+        home = {**rec.model_dump(mode="python"), "_id": layout.RUN_DOC_ID, "status": "completed", "version": 1,
+                "summary": summary, "last_episode": layout.episode_to_doc(eps[-1])}
+        store.home(rec.run_id).insert_many([home, page])
+        store.db[layout.episodes_collection(rec.run_id)].insert_many(buckets)
+        index.append({**layout.index_doc(home), **layout.run_key(rec.run_id)})
+    store.db[layout.AGENTS].insert_many([{"_id": f"agent_{i}"} for i in range(20)])
+    store.db[layout.RUNS].insert_many(index)
+    store.bump_index_version()
+
+
+def flush_rate(settings: MongoSettings, tmp: Path) -> tuple[float, float]:
+    """(log_episode + flush() per second, p50 ms of one) for a fresh run, FLUSHES times."""
+    logger = TrainingRunLogger(agent_id="bench_flush", spill_dir=tmp, mongo=settings, flush_interval=1.0)
+    logger.start()
+    times = []
+    t0 = time.perf_counter()
+    for i in range(FLUSHES):
+        t = time.perf_counter()
+        logger.log_episode(float(i), 40, win=i % 2 == 0, timestep=i * 40)
+        if not logger.flush():
+            raise RuntimeError("flush failed")
+        times.append((time.perf_counter() - t) * 1000)
+    total = time.perf_counter() - t0
+    logger.close()
+    return FLUSHES / total, statistics.median(times)
+
+
+def ingest(settings: MongoSettings, tmp: Path) -> float:
     logger = TrainingRunLogger(agent_id="bench", spill_dir=tmp, mongo=settings, flush_interval=0.2)
     logger.start()
     t0 = time.perf_counter()
     for i in range(INGEST_EPISODES):
         logger.log_episode(float(i % 50), 40, win=i % 3 == 0, timestep=i * 40)
-    enqueue = time.perf_counter() - t0
     logger.close()
-    total = time.perf_counter() - t0
-    return [
-        ["episodes logged", f"{INGEST_EPISODES:,}"],
-        ["log_episode incl. the write-ahead log (training thread)",
-         f"{INGEST_EPISODES / enqueue:,.0f} episodes/s ({enqueue * 1e6 / INGEST_EPISODES:.1f} µs each)"],
-        ["written to FerretDB", f"{INGEST_EPISODES / total:,.0f} episodes/s"],
-    ]
+    return INGEST_EPISODES / (time.perf_counter() - t0)
 
 
-def seed_long_run(store: RunStore, run_id: str, episodes: int) -> None:
-    store.create_run(RunRecord(run_id=run_id, agent_id="bench_long"))
-    store.writer(run_id).import_episodes([
-        Episode(episode=i, total_reward=float((i * 7919) % 101) - 50, steps=40, win=i % 2 == 0,
-                timestep=i * 40, win_rate=0.5)
-        for i in range(1, episodes + 1)
-    ])
-
-
-def seed_many_runs(store: RunStore, n: int) -> None:
-    now = datetime.now(UTC)
-    docs = []
-    for i in range(n):
-        rec = RunRecord(run_id=f"bench-{i:05d}", agent_id=f"agent_{i % 20}", status="completed",
-                        start_time=now - timedelta(minutes=i), summary=RunStats(episodes=100, mean_reward=1.0))
-        doc = {**rec.model_dump(mode="python"), **layout.run_key(rec.run_id), "status": "completed"}
-        docs.append(doc)
-    store.ensure_indexes()
-    store.db[layout.AGENTS].insert_many([{"_id": a} for a in sorted({d["agent_id"] for d in docs})])
-    for i in range(0, n, 1000):
-        store.db[layout.RUNS].insert_many(docs[i:i + 1000])
-
-
-def latency(client: httpx.Client, path: str, params: dict) -> tuple[float, float, int, int]:
-    """(p50 ms, p95 ms, response bytes, non-200 answers) over SAMPLES sequential requests."""
-    client.get(path, params=params)  # warm
+def latency(client: httpx.Client, path: str, params: dict | None = None, samples: int = SAMPLES) -> float:
+    """p50 ms over ``samples`` sequential requests (after one warm-up); fails loudly on non-200."""
     times = []
-    size = errors = 0
-    for _ in range(SAMPLES):
+    for i in range(samples + 1):
         t0 = time.perf_counter()
         r = client.get(path, params=params)
-        times.append((time.perf_counter() - t0) * 1000)
         if r.status_code != 200:
-            errors += 1
-            print(f"   {path} answered {r.status_code}: {r.text[:200]}")
-        size = len(r.content)
-    q = statistics.quantiles(times, n=20)
-    return statistics.median(times), q[18], size, errors
+            raise RuntimeError(f"{path} answered {r.status_code}: {r.text[:200]}")
+        if i:
+            times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def download(client: httpx.Client, path: str, params: dict | None = None, rounds: int = 3) -> tuple[float, int]:
+    """(best seconds, bytes on the wire) of a streamed, gzip-accepting download."""
+    best, wire = float("inf"), 0
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        with client.stream("GET", path, params=params, headers={"Accept-Encoding": "gzip"}) as r:
+            if r.status_code != 200:
+                raise RuntimeError(f"{path} answered {r.status_code}")
+            n = 0
+            for chunk in r.iter_raw():
+                n += len(chunk)
+        best = min(best, time.perf_counter() - t0)
+        wire = n
+    return best, wire
+
+
+def ratio_rows(empty: dict[str, float], crowded: dict[str, float]) -> list[list[str]]:
+    rows = []
+    for name, unit in (("detail, 10,000-episode run (default 2,000 points)", "ms"),
+                       ("detail, 1,000 points", "ms"), ("detail, raw page since_episode", "ms"),
+                       ("full history, 10,000 episodes (/history)", "ms"),
+                       ("log_episode + flush(), p50", "ms")):
+        e, c = empty[name], crowded[name]
+        rows.append([name, f"{e:.1f} {unit}", f"{c:.1f} {unit}", f"{c / e:.2f}"])
+    return rows
+
+
+def measure_db(settings: MongoSettings, api_url: str, tmp: Path) -> dict[str, float]:
+    out: dict[str, float] = {}
+    with httpx.Client(base_url=api_url, timeout=120) as c:
+        out["detail, 10,000-episode run (default 2,000 points)"] = latency(c, "/api/training-runs/target")
+        out["detail, 1,000 points"] = latency(c, "/api/training-runs/target", {"max_points": 1000})
+        out["detail, raw page since_episode"] = latency(c, "/api/training-runs/target",
+                                                        {"since_episode": TARGET_EPISODES - 100})
+        out["full history, 10,000 episodes (/history)"] = latency(c, "/api/training-runs/target/history", samples=5)
+    rate, p50 = flush_rate(settings, tmp)
+    out["log_episode + flush(), p50"] = p50
+    out["flush rate"] = rate
+    return out
 
 
 def main() -> None:
@@ -95,46 +182,82 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         with FerretDB(tmp / "db") as db:
-            settings = MongoSettings(uri=db.uri, db_name="bench")
-            print(">> logger ingest")
-            ingest_rows = ingest(settings, tmp)
-            store = RunStore(settings)
-            print(">> seeding (10,000 runs, a 1,000,000-episode run, a 10,000-episode run)")
-            seed_many_runs(store, LIST_RUNS)
-            t0 = time.perf_counter()
-            seed_long_run(store, "long-1m", LONG_RUN)
-            seed_seconds = time.perf_counter() - t0
-            seed_long_run(store, "medium-10k", MEDIUM_RUN)
-            api = ApiServer(db.uri, "bench", tmp / "api.log").start()
-            try:
-                with httpx.Client(base_url=api.url, timeout=60) as c:
-                    cases = [
-                        ("list: 50 of 10,000 runs", "/api/training-runs", {"limit": 50}),
-                        ("list: filtered by agent", "/api/training-runs", {"agent_id": "agent_3", "limit": 50}),
-                        ("detail: 1,000,000 episodes, max_points=2000", "/api/training-runs/long-1m",
-                         {"max_points": 2000}),
-                        ("detail: 1,000,000 episodes, zoom 10k", "/api/training-runs/long-1m",
-                         {"max_points": 2000, "from_episode": 500_000, "to_episode": 510_000}),
-                        ("detail: 10,000 episodes, full", "/api/training-runs/medium-10k", {"max_points": 10_000}),
-                        ("live: since_episode (last 10)", "/api/training-runs/long-1m", {"since_episode": 999_990}),
-                    ]
-                    rows = []
-                    for name, path, params in cases:
-                        p50, p95, size, errors = latency(c, path, params)
-                        rows.append([name, f"{p50:.1f}", f"{p95:.1f}", f"{size / 1024:.0f}", str(errors)])
+            def settings(name: str) -> MongoSettings:
+                return MongoSettings(uri=db.uri, db_name=name)
+
+            results: dict[str, dict[str, float]] = {}
+            for name in (() if "--figures-only" in sys.argv else ("empty", "crowded")):
+                store = RunStore(settings(name))
+                if name == "crowded":
+                    print(f">> seeding the crowd: {CROWD_RUNS:,} runs x {CROWD_EPISODES:,} episodes", flush=True)
                     t0 = time.perf_counter()
-                    n = 0
-                    with c.stream("GET", "/api/training-runs/long-1m/export", params={"format": "csv"}) as r:
-                        for chunk in r.iter_bytes():
-                            n += len(chunk)
-                    export_s = time.perf_counter() - t0
+                    seed_crowd(store)
+                    print(f"   ({time.perf_counter() - t0:.0f} s)", flush=True)
+                store.create_run(RunRecord(run_id="target", agent_id="bench"))
+                store.writer("target").import_episodes(episodes(TARGET_EPISODES))
+                store.close()
+                api = ApiServer(db.uri, name, tmp / f"api-{name}.log").start()
+                try:
+                    print(f">> measuring the {name} database", flush=True)
+                    results[name] = measure_db(settings(name), api.url, tmp)
+                finally:
+                    api.stop()
+            if results:
+                print_table("One run's operations: empty vs crowded database (1,000 other runs, 1,000,000 episodes)",
+                            ["operation", "empty", "crowded", "crowded / empty"],
+                            ratio_rows(results["empty"], results["crowded"]))
+
+            print(">> seeding lists (200 and 10,000 runs), a 200,000- and a 1,000,000-episode run", flush=True)
+            for name, n in (("list200", 200), ("list10k", LIST_RUNS)):
+                s = RunStore(settings(name))
+                seed_many_runs(s, n)
+                s.close()
+            big = RunStore(settings("big"))
+            seed_long_run(big, "run-200k", FULL_RUN)
+            t0 = time.perf_counter()
+            seed_long_run(big, "run-1m", LONG_RUN)
+            import_rate = LONG_RUN / (time.perf_counter() - t0)
+            big.close()
+            rows = []
+            for name, db_name in (("list 50 among 200 runs", "list200"), ("list 50 among 10,000 runs", "list10k")):
+                api = ApiServer(db.uri, db_name, tmp / f"api-{db_name}.log", MONGODB_TIMEOUT_MS="10000").start()
+                try:
+                    with httpx.Client(base_url=api.url, timeout=60) as c:
+                        ms = latency(c, "/api/training-runs", {"limit": 50})
+                        etag = c.get("/api/training-runs", params={"limit": 50}).headers["etag"]
+                        t0 = time.perf_counter()
+                        for _ in range(SAMPLES):
+                            assert c.get("/api/training-runs", params={"limit": 50},
+                                         headers={"If-None-Match": etag}).status_code == 304
+                        revalidate = (time.perf_counter() - t0) * 1000 / SAMPLES
+                finally:
+                    api.stop()
+                goal = "≤ 9 ms" if "200" in name else "≤ 100 ms"
+                rows.append([name, f"{ms:.1f} ms (unchanged, 304: {revalidate:.1f} ms)", goal])
+            api = ApiServer(db.uri, "big", tmp / "api-big.log").start()
+            try:
+                with httpx.Client(base_url=api.url, timeout=300) as c:
+                    secs, wire = download(c, "/api/training-runs/run-200k/history")
+                    rows.append(["full history of 200,000 episodes, one request (columnar JSON, gzip)",
+                                 f"{secs * 1000:.0f} ms, {wire / 1e6:.1f} MB", "≤ 1,300 ms and ≤ 14 MB"])
+                    secs, wire = download(c, "/api/training-runs/run-200k/export", {"format": "csv"})
+                    rows.append(["  same as CSV export (gzip)", f"{secs * 1000:.0f} ms, {wire / 1e6:.1f} MB", ""])
+                    secs, wire = download(c, "/api/training-runs/run-200k/history", {"metrics": "total_reward"})
+                    rows.append(["one metric, 200,000 points (?metrics=total_reward)",
+                                 f"{secs * 1000:.0f} ms, {wire / 1e6:.1f} MB", "≤ 450 ms"])
+                    for run_id, label in (("run-200k", "200,000"), ("run-1m", "1,000,000")):
+                        ms = latency(c, f"/api/training-runs/{run_id}", {"max_points": 1000})
+                        rows.append([f"downsampled to 1,000 points, {label}-episode run", f"{ms:.1f} ms", "≤ 25 ms"])
             finally:
                 api.stop()
-            ingest_rows.append(["bulk import of 1,000,000 episodes", f"{LONG_RUN / seed_seconds:,.0f} episodes/s"])
-            print_table("Run logger ingest (in-process, into FerretDB)", ["measure", "value"], ingest_rows)
-            rows.append(["export CSV of 1,000,000 episodes", f"{export_s * 1000:.0f} (once)", "", f"{n / 1024:.0f}", ""])
-            print_table(f"API latency ({SAMPLES} requests each, sequential)",
-                        ["request", "p50 ms", "p95 ms", "KiB", "errors"], rows)
+            rate = ingest(settings("ingest"), tmp)
+            rows.append(["logger ingest (log_episode, batched writes)", f"{rate:,.0f} episodes/s", "≥ 35,000/s"])
+            for name in results:
+                rows.append([f"log_episode + flush() per episode, {name} database",
+                             f"{results[name]['flush rate']:,.0f} /s", "≥ 250/s"])
+            rows.append(["bulk import (import_episodes) of 1,000,000 episodes", f"{import_rate:,.0f} episodes/s", ""])
+            print_table("History at scale (issue 13 figures; p50 of sequential requests)",
+                        ["figure", "measured", "goal"], rows)
 
 
 if __name__ == "__main__":

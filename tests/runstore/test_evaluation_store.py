@@ -4,6 +4,7 @@ import pytest
 
 from tests.support.evaluations import make_evaluation as evaluation
 from trainyard_runstore import layout
+from trainyard_runstore.sync_store import RunStore
 from trainyard_runstore.schema import Rollout, RunRecord
 
 pytestmark = pytest.mark.mongo
@@ -19,7 +20,7 @@ def test_rollouts_across_pages_are_written_once_even_when_replayed(store):
     w = store.writer("r")
     w.write_rollouts(rollouts(1, 1200))
     w.write_rollouts(rollouts(990, 1300))  # overlapping replay across a page boundary
-    store.writer("r").write_rollouts(rollouts(1290, 1310))  # a fresh writer (resumed process)
+    RunStore(store.settings).writer("r").write_rollouts(rollouts(1290, 1310))  # a fresh writer (resumed process)
     stored = store.rollouts("r")
     assert [r.rollout for r in stored] == list(range(1, 1311))
     assert stored[99].opponents == {"random": 3} and stored[99].entropy == pytest.approx(0.01)

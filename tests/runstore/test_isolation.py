@@ -53,11 +53,10 @@ def write_and_record(settings, run_id: str) -> list[tuple[str, str]]:
     rec = Recorder()
     store = RunStore(settings, MongoClient(settings.uri, event_listeners=[rec], **settings.client_kwargs()))
     store.create_run(RunRecord(run_id=run_id, agent_id="me"))
-    w = store.writer(run_id)
     start = len(rec.commands)
-    for first in range(1, 1600, 100):
-        w.write_episodes(eps(first, first + 99))
-    w.write_rollouts([Rollout(rollout=1, timestep=100)])
+    for first in range(1, 1600, 100):  # the logger asks the store for the writer at every flush
+        store.writer(run_id).write_episodes(eps(first, first + 99))
+    store.writer(run_id).write_rollouts([Rollout(rollout=1, timestep=100)])
     out = rec.commands[start:]
     store.close()
     return out
@@ -97,8 +96,10 @@ def test_writes_and_reads_of_one_run_touch_only_its_collections(store, mongo_set
     assert reads and {c[1] for c in reads} <= own, reads
 
 
-def test_a_write_issues_the_same_operations_in_a_crowded_database(ferretdb):
+def test_a_write_issues_the_same_operations_in_a_crowded_database(ferretdb, monkeypatch):
     from tests.conftest import _settings
+
+    monkeypatch.setattr(layout, "INDEX_REFRESH_SECONDS", 3600.0)  # no timed refresh on a slow machine
 
     empty, crowded = _settings(ferretdb), _settings(ferretdb)
     s = RunStore(crowded)

@@ -124,3 +124,24 @@ def test_stats_pages_round_trip_exactly():
     subs = {b: layout.sub_stats(eps[b * 1000:(b + 1) * 1000]) for b in range(3)}
     back = layout.page_subs(layout.page_doc(0, subs))
     assert {b: [s.to_doc() for s in v] for b, v in back.items()} == {b: [s.to_doc() for s in v] for b, v in subs.items()}
+
+
+def same(a: list[dict], b: list[dict]) -> bool:
+    return len(a) == len(b) and all(x == pytest.approx(y) for x, y in zip(a, b, strict=True))
+
+
+def test_column_wise_downsampling_matches_the_per_episode_definition():
+    """The fast paths (stored arrays, statistics pages) give the same points as grouping episodes."""
+    e = [Episode(episode=i, total_reward=float((i * 37) % 101), steps=i % 13, win=i % 3 == 0 if i > 500 else None,
+                 timestep=i, win_rate=(i % 10) / 10 if i > 700 else None,
+                 metrics={"x": float(i)} if i > 1500 else {}) for i in range(1, 3001)]
+    buckets = [layout.bucket_doc(b, e[b * 1000:(b + 1) * 1000]) for b in range(3)]
+    expected, expected_wr = series.downsample_episodes(e, 700)
+    got, got_wr = series.downsample_raw([layout.bucket_raw(d, 1, 3000) for d in buckets], 700)
+    assert same(got, expected) and same(got_wr, expected_wr)
+    page = layout.page_doc(0, {b: layout.sub_stats(e[b * 1000:(b + 1) * 1000]) for b in range(3)})
+    by_stats, by_stats_wr = series.group_stats(layout.sub_stats(e), 7)
+    by_pages, by_pages_wr = series.group_pages([layout.page_raw(page)], 7, 1, 3000)
+    assert same(by_pages, by_stats) and same(by_pages_wr, by_stats_wr)
+    zoom, _ = series.group_pages([layout.page_raw(page)], 5, 1001, 2000)
+    assert [p["episode"] for p in zoom] == [1200, 1400, 1600, 1800, 2000]

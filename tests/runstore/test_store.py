@@ -3,6 +3,7 @@
 import pytest
 
 from trainyard_runstore import layout
+from trainyard_runstore.sync_store import RunStore
 from trainyard_runstore.schema import Checkpoint, Episode, ErrorInfo, RunRecord, RunStatus
 
 pytestmark = pytest.mark.mongo
@@ -18,7 +19,7 @@ def test_episodes_across_buckets_written_once_even_when_replayed(store):
     w = store.writer("r")
     w.write_episodes(make_eps(1, 1500))
     w.write_episodes(make_eps(900, 2100))  # overlapping replay across a bucket boundary
-    fresh = store.writer("r")  # a new process (replay CLI, resumed pod) sees the same state
+    fresh = RunStore(store.settings).writer("r")  # a new process (replay CLI, resumed pod) sees the same state
     fresh.write_episodes(make_eps(2000, 2200))
     stored = store.episodes("r")
     assert [e.episode for e in stored] == list(range(1, 2201))

@@ -139,6 +139,7 @@ class TrainingRunLogger:
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
         self._busy = False
+        self._idle = threading.Condition()  # notified when the writer finishes a cycle (flush() waits on it)
         self._next_episode = 1
         self._next_rollout = 1
         self._max_written_episode = 0
@@ -261,9 +262,11 @@ class TrainingRunLogger:
         while time.monotonic() < deadline:
             if not self.db_ok or self.stale:
                 return False
-            if self._caught_up() and not self._busy:
-                return True
-            time.sleep(0.02)
+            with self._idle:  # woken as soon as the writer is done: a flush costs its writes, not a poll
+                if self._caught_up() and not self._busy:
+                    return True
+                self._wake.set()  # again: a wake-up the writer cleared mid-cycle must not cost flush_interval
+                self._idle.wait(min(0.02, max(0.0, deadline - time.monotonic())))
         return False
 
     def close(self) -> None:
@@ -349,7 +352,9 @@ class TrainingRunLogger:
                 log.exception("run logger: unexpected error; retrying")
                 self.db_ok = False
             finally:
-                self._busy = False
+                with self._idle:
+                    self._busy = False
+                    self._idle.notify_all()
             if closing_since is not None and (
                     self._caught_up() or not self.db_ok or time.monotonic() - closing_since > self.close_timeout):
                 return

@@ -161,11 +161,12 @@ class AsyncRunStore:
             eps, wr = series.raw_points(await self.episodes(run_id, first, upper))
             return Series(eps, wr, False, 1, next_episode)
         if count <= max_points * layout.SUB_SIZE:
-            chunks = [c async for c in self.iter_columns(run_id, first, upper, None)]
-            eps, wr = series.downsample_columns(chunks, max_points)
+            chunks = [layout.bucket_raw(doc, first, upper) async for doc in self._buckets(run_id, first, upper)]
+            eps, wr = series.downsample_raw(chunks, max_points)
             return Series(eps, wr, True, math.ceil(count / max_points))
-        stats = await self.sub_stats(run_id, first, upper)
-        eps, wr = series.group_stats(stats, max_points)
+        pages = layout.page_range(layout.page_of(layout.bucket_of(first)), layout.page_of(layout.bucket_of(upper)))
+        chunks = [layout.page_raw(doc) async for doc in self.db[layout.home(run_id)].find(pages).sort("_id", 1)]
+        eps, wr = series.group_pages(chunks, max_points, first, upper)
         return Series(eps, wr, True, math.ceil(count / max_points))
 
     async def rollouts(self, run_id: str, first: int, last: int) -> list[Rollout]:

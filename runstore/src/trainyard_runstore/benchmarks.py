@@ -1,7 +1,7 @@
 """Benchmarks across runs: rank agents by evaluation win rate per opponent, seeds grouped.
 
-Pure functions over the run documents that ``async_store.benchmark_runs`` reads (one find on
-``training_runs`` with ``layout.BENCHMARK_PROJECTION``); computed in Python because FerretDB has
+Pure functions over the run documents that ``async_store.benchmark_runs`` reads (completed runs found
+in the run index, read from their homes with ``layout.BENCHMARK_PROJECTION``); computed in Python because FerretDB has
 no ``$avg``/``$push`` accumulators. The API's ``/api/benchmarks`` serves the result.
 
 Runs form a group when they share agent_id, timestep budget (``total_timesteps``) and configuration

@@ -269,14 +269,63 @@ class SubStats:
                 "aggs": {k: dict(v.__dict__) for k, v in sorted(self.aggs.items())}}
 
 
+def _values(episodes: list[Episode], name: str) -> list[Any]:
+    if name in _EPISODE_FIELDS:
+        return [getattr(ep, name) for ep in episodes]
+    return [ep.metrics.get(name) for ep in episodes]
+
+
+def _agg_of(seg: list[Any], nulls: bool = True) -> Agg | None:
+    if nulls and None in seg:
+        seg = [v for v in seg if v is not None]
+    if not seg:
+        return None
+    return Agg(len(seg), float(sum(seg)), float(min(seg)), float(max(seg)), float(seg[-1]))
+
+
 def sub_stats(episodes: Iterable[Episode]) -> list[SubStats]:
-    """Group sorted episodes into SUB_SIZE-aligned sub-buckets."""
-    subs: dict[int, SubStats] = {}
-    for ep in episodes:
-        k = (ep.episode - 1) // SUB_SIZE
-        sub = subs.setdefault(k, SubStats(first=ep.episode, last=ep.episode))
-        sub.add(ep)
-    return [subs[k] for k in sorted(subs)]
+    """Group sorted episodes into SUB_SIZE-aligned sub-buckets (column-wise: one slice per metric)."""
+    eps = list(episodes)
+    if not eps:
+        return []
+    names = [m.name for m in metrics.EPISODE_METRICS] + sorted({n for ep in eps for n in ep.metrics})
+    cols = {n: _values(eps, n) for n in names}
+    nulls = {n: col.count(None) for n, col in cols.items()}
+    cols = {n: col for n, col in cols.items() if nulls[n] < len(col)}  # all-null columns have no stats
+    numbers = [ep.episode for ep in eps]
+    starts = [0] + [i for i in range(1, len(numbers))
+                    if (numbers[i] - 1) // SUB_SIZE != (numbers[i - 1] - 1) // SUB_SIZE]
+    out = []
+    for lo, hi in zip(starts, [*starts[1:], len(numbers)], strict=True):
+        aggs = {}
+        for n, col in cols.items():
+            agg = _agg_of(col[lo:hi], nulls[n] > 0)
+            if agg is not None:
+                aggs[n] = agg
+        out.append(SubStats(numbers[lo], numbers[hi - 1], hi - lo, aggs))
+    return out
+
+
+def refresh_subs(old: list[SubStats], merged: list[Episode], new: Iterable[Episode]) -> list[SubStats]:
+    """A bucket's sub-stats after ``new`` episodes were merged in: only the sub-buckets they touch
+    are recomputed (from ``merged``, the bucket's complete sorted episodes)."""
+    changed = {(ep.episode - 1) // SUB_SIZE for ep in new}
+    by_sub = {(s.first - 1) // SUB_SIZE: s for s in old}
+    for k in changed:
+        by_sub.pop(k, None)
+    by_sub.update({(s.first - 1) // SUB_SIZE: s
+                   for s in sub_stats(ep for ep in merged if (ep.episode - 1) // SUB_SIZE in changed)})
+    return [by_sub[k] for k in sorted(by_sub)]
+
+
+def total(subs: Iterable[SubStats]) -> SubStats | None:
+    """All ``subs`` merged into one (None when there are none)."""
+    out: SubStats | None = None
+    for s in subs:
+        if out is None:
+            out = SubStats(first=s.first, last=s.last)
+        out.merge(s)
+    return out
 
 
 def merge_episodes(existing: Iterable[Episode], new: Iterable[Episode]) -> list[Episode]:
@@ -297,15 +346,13 @@ def episode_columns(episodes: Iterable[Episode]) -> packing.Columns:
     return tuple(cols)
 
 
-def _episode_get(ep: Episode, name: str) -> Any:
-    if name in Episode.model_fields:
-        return getattr(ep, name)
-    return ep.metrics.get(name)
+_EPISODE_FIELDS = frozenset(Episode.model_fields)
 
 
 def bucket_doc(bucket: int, episodes: list[Episode]) -> dict[str, Any]:
     """The bucket document for a bucket's complete, sorted episodes (packed, self-describing)."""
     columns = episode_columns(episodes)
+    values = {name: _values(episodes, name) for name, _ in columns}
     return {
         **bucket_key(bucket),
         "bucket": bucket,
@@ -314,7 +361,7 @@ def bucket_doc(bucket: int, episodes: list[Episode]) -> dict[str, Any]:
         "count": len(episodes),
         "format": packing.FORMAT,
         "columns": columns_text(columns),
-        "packed": Binary(packing.pack(episodes, columns, _episode_get)),
+        "packed": Binary(packing.pack_columns(values, columns)),
     }
 
 
@@ -340,23 +387,22 @@ def page_doc(page: int, subs_by_bucket: dict[int, list[SubStats]]) -> dict[str, 
     names = sorted({name for _, s in rows for name in s.aggs})
     columns: list[tuple[str, str]] = [("bucket", "int"), ("first", "int"), ("last", "int"), ("count", "int")]
     columns += [(f"{name}.{f}", kind) for name in names for f, kind in _STAT_FIELDS]
+    values: dict[str, list[Any]] = {"bucket": [b for b, _ in rows], "first": [s.first for _, s in rows],
+                               "last": [s.last for _, s in rows], "count": [s.count for _, s in rows]}
     empty = Agg()
-
-    def get(row: tuple[int, SubStats], col: str) -> Any:
-        b, s = row
-        if col == "bucket":
-            return b
-        if "." not in col:
-            return getattr(s, col)
-        name, f = col.rsplit(".", 1)
-        return getattr(s.aggs.get(name, empty), f)
-
+    for name in names:
+        aggs = [s.aggs.get(name, empty) for _, s in rows]
+        values[f"{name}.n"] = [a.n for a in aggs]
+        values[f"{name}.sum"] = [a.sum for a in aggs]
+        values[f"{name}.min"] = [a.min for a in aggs]
+        values[f"{name}.max"] = [a.max for a in aggs]
+        values[f"{name}.last"] = [a.last for a in aggs]
     return {
         **page_key(page),
         "page": page,
         "format": packing.FORMAT,
         "columns": columns_text(tuple(columns)),
-        "packed": Binary(packing.pack(rows, tuple(columns), get)),
+        "packed": Binary(packing.pack_columns(values, tuple(columns))),
     }
 
 
@@ -379,30 +425,26 @@ def page_subs(doc: dict[str, Any] | None) -> dict[int, list[SubStats]]:
 
 
 def summarize(subs: Iterable[SubStats], last: Episode | None) -> RunStats:
-    """Run-level summary from every sub-bucket of the run plus its newest episode."""
-    total: SubStats | None = None
-    for s in subs:
-        if total is None:
-            total = SubStats(first=s.first, last=s.last)
-        total.merge(s)
-    if total is None or total.count == 0:
+    """Run-level summary from every sub-bucket (or bucket total) of the run plus its newest episode."""
+    all_ = total(subs)
+    if all_ is None or all_.count == 0:
         return RunStats()
-    reward = total.aggs.get("total_reward", Agg())
-    wr = total.aggs.get("win_rate", Agg())
+    reward = all_.aggs.get("total_reward", Agg())
+    wr = all_.aggs.get("win_rate", Agg())
     final_wr = last.win_rate if last is not None else wr.last
-    mean = reward.sum / total.count
+    mean = reward.sum / all_.count
     return RunStats(
-        episodes=total.count,
-        timesteps=int(total.aggs["timestep"].last or 0) if "timestep" in total.aggs else 0,
+        episodes=all_.count,
+        timesteps=int(all_.aggs["timestep"].last or 0) if "timestep" in all_.aggs else 0,
         reward_sum=reward.sum,
         mean_reward=mean,
         max_reward=reward.max if reward.n else None,
         min_reward=reward.min if reward.n else None,
         last_reward=last.total_reward if last is not None else None,
         final_win_rate=final_wr,
-        wins=int(total.aggs["win"].sum) if "win" in total.aggs else 0,
+        wins=int(all_.aggs["win"].sum) if "win" in all_.aggs else 0,
         final_metric=final_wr if final_wr is not None else mean,
-        last_episode=total.last,
+        last_episode=all_.last,
     )
 
 
@@ -482,6 +524,24 @@ def bucket_columns(doc: dict[str, Any], first: int, last: int, names: list[str] 
     kinds = dict(columns)
     wanted = ["episode", *(n for n in (names if names is not None else kinds) if n != "episode")]
     return {n: packing.decode(raw[n][lo:hi], kinds[n]) if n in kinds else [None] * max(0, hi - lo) for n in wanted}
+
+
+def bucket_raw(doc: dict[str, Any], first: int, last: int) -> tuple[dict[str, str], dict[str, Any]]:
+    """Episodes ``first``..``last`` of a bucket as stored arrays (nulls as sentinels) with their kinds."""
+    columns = doc_columns(doc)
+    raw = packing.unpack_raw(doc["packed"], columns)
+    eps = raw["episode"]
+    lo = next((i for i, e in enumerate(eps) if e >= first), len(eps))
+    hi = next((i for i in range(len(eps) - 1, -1, -1) if eps[i] <= last), -1) + 1
+    if (lo, hi) != (0, len(eps)):
+        raw = {k: v[lo:hi] for k, v in raw.items()}
+    return dict(columns), raw
+
+
+def page_raw(doc: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """A statistics page as stored arrays with their kinds (see ``page_doc``)."""
+    columns = doc_columns(doc)
+    return dict(columns), packing.unpack_raw(doc["packed"], columns)
 
 
 def stored_metric_names(doc: dict[str, Any]) -> list[str]:

@@ -17,7 +17,7 @@ from typing import Any
 from trainyard_runstore import layout, packing
 from trainyard_runstore.schema import Episode
 from trainyard_runstore.settings import MongoSettings
-from trainyard_runstore.sync_store import RunStore
+from trainyard_runstore.sync_store import RunStore, RunWriter
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def migrate_run(store: RunStore, old: dict[str, Any]) -> int:
     last = int((old.get("summary") or {}).get("last_episode") or 0)
     episodes = _old_episodes(store, run_id, last) if last else []
     if episodes:
-        store.writer(run_id).import_episodes(episodes)
+        RunWriter(store, run_id).import_episodes(episodes)  # not store.writer(): no state from a failed try
     last_rollout = (old.get("last_rollout") or {}).get("rollout", 0)
     for page in range(layout.rollout_page_of(last_rollout) + 1 if last_rollout else 0):
         doc = store.db[layout.OLD_ROLLOUTS].find_one({"_id": f"{run_id}/r{page:05d}"})

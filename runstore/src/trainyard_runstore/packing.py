@@ -3,8 +3,8 @@
 Every packed document carries its ``columns`` (name and kind) beside the blob, so a reader needs no
 outside schema and a new metric is a new column, not a migration. A bucket of 1,000 episodes packs
 to a few kilobytes instead of ~60 KB of nested values, and a stats page of 500 sub-buckets likewise.
-Smaller documents are cheaper everywhere; on FerretDB's SQLite backend, which scans a collection's JSON text even for ``_id`` lookups and converts every nested
-value, they are what keeps a million-episode run readable in a second. Used only by ``layout``;
+Smaller documents are cheaper everywhere; on FerretDB's SQLite backend, which scans a collection's
+JSON text even for ``_id`` lookups and converts every nested value, they are what keeps a million-episode run readable in a second. Used only by ``layout``;
 nothing queries inside a packed field.
 """
 
@@ -63,6 +63,19 @@ def pack(rows: Iterable[Any], columns: Columns, get: Callable[[Any, str], Any] =
     return zlib.compress(b"".join(parts), 6)
 
 
+def pack_columns(values: dict[str, list[Any]], columns: Columns) -> bytes:
+    """Like ``pack`` from ready column lists (``values[name]``, all the same length)."""
+    n = len(values[columns[0][0]]) if columns else 0
+    parts = [FORMAT.to_bytes(1, "little"), n.to_bytes(4, "little")]
+    for name, kind in columns:
+        code, encode, _ = KINDS[kind]
+        column = array(code, values[name] if kind in ("int", "float") else map(encode, values[name]))
+        if sys.byteorder == "big":
+            column.byteswap()
+        parts.append(column.tobytes())
+    return zlib.compress(b"".join(parts), 6)
+
+
 def unpack_raw(blob: bytes, columns: Columns) -> dict[str, array[Any]]:
     """Each column as its stored array (None still as its sentinel): for fast aggregation."""
     raw = zlib.decompress(blob)
@@ -90,17 +103,28 @@ def decode(column: array[Any], kind: str) -> list[Any]:
     return [dec(v) for v in column]
 
 
-def present(column: array[Any], kind: str) -> list[Any]:
-    """The column's non-null values as numbers (bools as 0/1), for min/max/sum."""
+def numeric(column: array[Any], kind: str) -> tuple[list[Any], int]:
+    """A column as numbers for min/max/sum: (values with nulls as None, null count). An all-null
+    column comes back empty; without nulls the values are the array's own (C-speed conversion)."""
+    vals = column.tolist()
     if kind in ("int", "float"):
-        return column.tolist()
+        return vals, 0
     if kind == "opt_float":
-        return [v for v in column if v == v]
-    if kind == "opt_int":
-        return [v for v in column if v != _NULL_INT]
-    if kind == "opt_bool":
-        return [v for v in column if v >= 0]
-    raise ValueError(f"{kind} columns have no numeric values")
+        nulls = sum(map(math.isnan, vals))
+        if nulls in (0, len(vals)):
+            return (vals if not nulls else []), nulls
+        return [None if v != v else v for v in vals], nulls
+    sentinel = _NULL_INT if kind == "opt_int" else -1
+    nulls = vals.count(sentinel)
+    if nulls in (0, len(vals)):
+        return (vals if not nulls else []), nulls
+    return [None if v == sentinel else v for v in vals], nulls
+
+
+def null_column(kind: str, n: int) -> array[Any]:
+    """``n`` nulls of ``kind`` (fills a column that older documents lack)."""
+    code, encode, _ = KINDS[kind]
+    return array(code, [encode(None)]) * n
 
 
 def unpack(blob: bytes, columns: Columns) -> list[dict[str, Any]]:

@@ -51,6 +51,8 @@ class Episode(BaseModel):
     @field_validator("metrics")
     @classmethod
     def _declared_names(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value:
+            return value
         from trainyard_runstore.metrics import check_name
 
         return {check_name(k): float(v) for k, v in value.items()}

@@ -8,10 +8,11 @@ in a million episodes still shows. A series longer than ``max_points`` always ge
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from typing import Any
 
-from trainyard_runstore import metrics
+from trainyard_runstore import metrics, packing
 from trainyard_runstore.layout import Agg, SubStats
 from trainyard_runstore.schema import Episode
 
@@ -98,6 +99,78 @@ def downsample_columns(chunks: Sequence[dict[str, list[Any]]], max_points: int
             wrs.append(wr)
     return eps, wrs
 
+
+def _concat(chunks: Sequence[tuple[dict[str, str], dict[str, array[Any]]]], skip: set[str]
+            ) -> tuple[dict[str, str], dict[str, array[Any]]]:
+    """Chunks of stored arrays joined per column; a column a chunk lacks is filled with nulls."""
+    kinds: dict[str, str] = {}
+    for k, _ in chunks:
+        for name, kind in k.items():
+            kinds.setdefault(name, kind)
+    kinds = {n: k for n, k in kinds.items() if n not in skip}
+    out = {n: array(packing.KINDS[k][0]) for n, k in kinds.items()}
+    for _, raw in chunks:
+        n = len(next(iter(raw.values()))) if raw else 0
+        for name, kind in kinds.items():
+            out[name].extend(raw[name] if name in raw else packing.null_column(kind, n))
+    return kinds, out
+
+
+def _seg_agg(seg: list[Any], nulls: int) -> Agg:
+    if nulls:
+        seg = [v for v in seg if v is not None]
+        if not seg:
+            return Agg()
+    return Agg(len(seg), float(sum(seg)), float(min(seg)), float(max(seg)), float(seg[-1]))
+
+
+def downsample_raw(chunks: Sequence[tuple[dict[str, str], dict[str, array[Any]]]], max_points: int
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Group stored episode arrays (``layout.bucket_raw`` per bucket) into ``max_points`` points.
+
+    Works on whole columns with C-speed builtins (sum/min/max of slices), not per episode."""
+    kinds, cols = _concat(chunks, {"time"})
+    episode = cols.pop("episode").tolist()
+    kinds.pop("episode")
+    numeric = {n: packing.numeric(cols[n], kinds[n]) for n in cols}
+    numeric = {n: v for n, v in numeric.items() if v[0]}  # all-null columns: no points
+    eps: list[dict[str, Any]] = []
+    wrs: list[dict[str, Any]] = []
+    for lo, hi in _bounds(len(episode), max_points):
+        aggs = {n: _seg_agg(vals[lo:hi], nulls) for n, (vals, nulls) in numeric.items()}
+        ep, wr = _point(episode[hi - 1], hi - lo, aggs)
+        eps.append(ep)
+        if wr is not None:
+            wrs.append(wr)
+    return eps, wrs
+
+
+def group_pages(chunks: Sequence[tuple[dict[str, str], dict[str, array[Any]]]], max_points: int,
+                first: int, last: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Group statistics pages (``layout.page_raw``) over episodes ``first``..``last`` into
+    ``max_points`` points, column-wise."""
+    _, cols = _concat(chunks, set())
+    firsts, lasts, counts = cols["first"].tolist(), cols["last"].tolist(), cols["count"].tolist()
+    lo_row = next((i for i, v in enumerate(lasts) if v >= first), len(lasts))
+    hi_row = next((i for i in range(len(firsts) - 1, -1, -1) if firsts[i] <= last), -1) + 1
+    names = sorted({c.rsplit(".", 1)[0] for c in cols if "." in c})
+    per = {n: [cols[f"{n}.{f}"].tolist()[lo_row:hi_row] for f in ("n", "sum", "min", "max", "last")] for n in names}
+    lasts, counts = lasts[lo_row:hi_row], counts[lo_row:hi_row]
+    eps: list[dict[str, Any]] = []
+    wrs: list[dict[str, Any]] = []
+    for lo, hi in _bounds(len(lasts), max_points):
+        aggs = {}
+        for name, (ns, sums, mins, maxs, lst) in per.items():
+            n = sum(ns[lo:hi])
+            if not n:
+                continue
+            tail = next(v for i in range(hi - 1, lo - 1, -1) if ns[i] and (v := lst[i]) == v)
+            aggs[name] = Agg(n, sum(sums[lo:hi]), min(mins[lo:hi]), max(maxs[lo:hi]), tail)
+        ep, wr = _point(lasts[hi - 1], sum(counts[lo:hi]), aggs)
+        eps.append(ep)
+        if wr is not None:
+            wrs.append(wr)
+    return eps, wrs
 
 def downsample_episodes(episodes: Sequence[Episode], max_points: int
                         ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

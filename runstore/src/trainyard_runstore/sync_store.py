@@ -47,8 +47,11 @@ class RunStore:
         self.client = client or MongoClient(self.settings.uri, **self.settings.client_kwargs())
         self.db = self.client[self.settings.db_name]
         self._indexes_ready = False
+        self._writers: dict[str, RunWriter] = {}
 
     def close(self) -> None:
+        for w in self._writers.values():
+            w.finish_index()
         self.client.close()
 
     def ping(self) -> None:
@@ -254,7 +257,12 @@ class RunStore:
         return out
 
     def writer(self, run_id: str) -> RunWriter:
-        return RunWriter(self, run_id)
+        """The run's writer; the same one for every call on this store, so its cached bucket and
+        statistics make each later write cost only what changed (the logger asks once per flush)."""
+        w = self._writers.get(run_id)
+        if w is None:
+            w = self._writers[run_id] = RunWriter(self, run_id)
+        return w
 
     def episodes(self, run_id: str, first: int = 1, last: int | None = None) -> list[Episode]:
         """Stored episodes in [first, last]; ``last`` defaults to the run's newest (tests, resume)."""
@@ -284,6 +292,7 @@ class RunWriter:
         self._home = store.home(run_id)
         self._buckets = store.db[layout.episodes_collection(run_id)]
         self._subs: dict[int, list[SubStats]] = {}
+        self._bucket_totals: dict[int, SubStats] = {}  # per bucket, so a summary costs O(buckets)
         self._bucket_cache: tuple[int, list[Episode]] | None = None
         self._last: Episode | None = None
         self._checkpoints: list[Checkpoint] | None = None
@@ -347,7 +356,8 @@ class RunWriter:
         merged_by_bucket = {b: layout.merge_episodes(self._bucket_episodes(b), new)
                             for b, new in sorted(by_bucket.items())}
         subs = dict(self._subs)
-        subs.update({b: layout.sub_stats(m) for b, m in merged_by_bucket.items()})
+        subs.update({b: layout.refresh_subs(self._subs.get(b, []), m, by_bucket[b])
+                     for b, m in merged_by_bucket.items()})
         # One replace per document rather than bulk_write: FerretDB's bulk update replies can lack
         # the nModified field that PyMongo's bulk result merge requires.
         for bucket, merged in merged_by_bucket.items():
@@ -387,7 +397,12 @@ class RunWriter:
         self.sync_index()
 
     def _write_summary(self, written: list[Episode]) -> None:
-        stats = layout.summarize((s for b in sorted(self._subs) for s in self._subs[b]), self._last)
+        changed = {layout.bucket_of(ep.episode) for ep in written} | (set(self._subs) - set(self._bucket_totals))
+        for b in changed:
+            t = layout.total(self._subs.get(b, []))
+            if t is not None:
+                self._bucket_totals[b] = t
+        stats = layout.summarize((self._bucket_totals[b] for b in sorted(self._bucket_totals)), self._last)
         update: dict[str, Any] = {"summary": stats.model_dump()}
         if self._last is not None:
             update["last_episode"] = layout.episode_to_doc(self._last)
@@ -427,6 +442,17 @@ class RunWriter:
         if fields:
             self.store.db[layout.RUNS].update_one(layout.run_key(self.run_id), {"$set": fields})
             self.store.bump_index_version()
+
+    def finish_index(self) -> None:
+        """Write a pending index refresh now (the store is closing); a failure is left to the next writer."""
+        with self._index_lock:
+            if self._index_timer is not None:
+                self._index_timer.cancel()
+                self._index_timer = None
+        try:
+            self._write_index()
+        except PyMongoError as exc:
+            log.debug("run index refresh of %s failed: %s", self.run_id, exc)
 
     def sync_index(self) -> None:
         """Bring the run index up to date with everything written so far (at once)."""

@@ -1,6 +1,7 @@
 """``/api/benchmarks``: agents ranked by evaluation win rate per opponent, seeds grouped.
 
-One find on the run list (``AsyncRunStore.benchmark_runs``); grouping, intervals and ranking are
+One find on the run index, then each completed run's home (``AsyncRunStore.benchmark_runs``);
+grouping, intervals and ranking are
 ``trainyard_runstore.benchmarks`` (in Python: FerretDB lacks the accumulators).
 """
 
