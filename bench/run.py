@@ -18,6 +18,7 @@ SUITES = [
     ("history_bench.py", "run logger ingest and API latency"),
     ("training_overhead.py", "training throughput with and without the platform"),
     ("train_speed.py", "training speed and checkpoint size: legacy network against the board-shaped policy"),
+    ("periodic_eval_bench.py", "periodic evaluation during training: its cost"),
     ("web_bench.py", "web UI first paint and bundle size"),
     ("operator_bench.py", "operator: 200 TrainingRuns to Jobs"),
     ("node_bench.py", "real node: idle memory, apply -> container running, 50 Jobs at once"),

@@ -31,6 +31,7 @@ SPECS = {
                             "maxGradNorm": 0.7},
         "resources": {"cpu": "2", "memory": "4Gi", "gpu": 1},
         "checkpoint": {"claimName": "ckpt", "mountPath": "/data/checkpoints", "everyTimesteps": 1000},
+        "evaluation": {"games": 20, "opponents": ["greedy"], "seed": 7, "everyTimesteps": 5000, "periodicGames": 6},
     },
 }
 
@@ -72,6 +73,8 @@ def test_the_trainer_parses_the_jobs_environment(spec, monkeypatch):
     assert got.attempt == 0  # the trainer numbers attempts from the run's history
     for name, value in expected.hyperparameters.trainer_values().items():
         assert getattr(got.hyperparameters, name) == pytest.approx(value), name
+    for name, value in expected.evaluation.trainer_value().items():
+        assert getattr(got.evaluation, name) == value, name
 
 
 def test_every_spec_hyperparameter_is_a_trainer_hyperparameter():

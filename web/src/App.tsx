@@ -8,6 +8,9 @@ import { RunListPage } from "./pages/RunListPage";
 
 // The chart pages carry uPlot: load them on first use so the list opens quickly.
 const RunDetailPage = lazy(() => import("./pages/RunDetailPage").then((m) => ({ default: m.RunDetailPage })));
+const GameReplayPage = lazy(() => import("./pages/GameReplayPage").then((m) => ({ default: m.GameReplayPage })));
+const BenchmarksPage = lazy(() => import("./pages/BenchmarksPage").then((m) => ({ default: m.BenchmarksPage })));
+const LadderPage = lazy(() => import("./pages/LadderPage").then((m) => ({ default: m.LadderPage })));
 const ComparePage = lazy(() => import("./pages/ComparePage").then((m) => ({ default: m.ComparePage })));
 
 export function App() {
@@ -25,6 +28,8 @@ export function App() {
             Training &amp; Evaluation
           </NavLink>
           <NavLink to="/training">Training History</NavLink>
+          <NavLink to="/benchmarks">Benchmarks</NavLink>
+          <NavLink to="/ladder">Elo ladder</NavLink>
         </nav>
       </header>
       <main className="main">
@@ -34,6 +39,9 @@ export function App() {
             <Route path="/training" element={<RunListPage />} />
             <Route path="/training/compare" element={<ComparePage />} />
             <Route path="/training/:runId" element={<RunDetailPage />} />
+            <Route path="/training/:runId/games/:n/:move?" element={<GameReplayPage />} />
+            <Route path="/benchmarks" element={<BenchmarksPage />} />
+            <Route path="/ladder" element={<LadderPage />} />
             <Route path="*" element={<NotFoundPage />} />
           </Routes>
         </Suspense>

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pymongo.errors import ConnectionFailure, PyMongoError
 
 from trainyard_api.observability import MONGODB_ERRORS, MONGODB_UP, MetricsMiddleware
-from trainyard_api.routers import benchmarks, checkpoints, evaluation, export, health, live, training_runs
+from trainyard_api.routers import benchmarks, checkpoints, evaluation, export, health, ladders, live, training_runs
 from trainyard_api.settings import ApiSettings
 from trainyard_api.web import mount_web
 from trainyard_runstore.async_store import AsyncRunStore
@@ -73,7 +73,7 @@ def create_app(settings: ApiSettings | None = None, mongo: MongoSettings | None 
             parts.append(f"{'.'.join(loc) or 'request'}: {err['msg']} (got {err.get('input')!r})")
         return JSONResponse({"detail": "; ".join(parts), "errors": jsonable(exc.errors())}, status_code=422)
 
-    for module in (training_runs, live, export, checkpoints, evaluation, benchmarks, health):
+    for module in (training_runs, live, export, checkpoints, evaluation, benchmarks, ladders, health):
         app.include_router(module.router)
     mount_web(app, settings.web_dist)
     return app

@@ -17,6 +17,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from trainyard_runstore import layout, liveness, series
+from trainyard_runstore.ladder import Ladder
 from trainyard_runstore.layout import SubStats
 from trainyard_runstore.schema import EvalGame, Episode, Rollout
 from trainyard_runstore.settings import MongoSettings
@@ -177,6 +178,15 @@ class AsyncRunStore:
     async def game(self, run_id: str, n: int) -> EvalGame | None:
         doc = await self.db[layout.games_collection(run_id)].find_one(layout.game_key(n))
         return EvalGame.model_validate(doc) if doc else None
+
+    async def ladders(self) -> list[Ladder]:
+        """Every stored Elo ladder, newest first."""
+        docs = await self.db[layout.LADDERS].find({}).sort("time", -1).to_list()
+        return [Ladder.model_validate(d) for d in docs]
+
+    async def ladder(self, ladder_id: str) -> Ladder | None:
+        doc = await self.db[layout.LADDERS].find_one({"_id": ladder_id})
+        return Ladder.model_validate(doc) if doc else None
 
     async def benchmark_runs(self, env_id: str) -> list[dict[str, Any]]:
         """Completed runs of ``env_id`` with their config and evaluations: found in the run index,

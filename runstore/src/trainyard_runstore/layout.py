@@ -55,6 +55,7 @@ OLD_ROLLOUTS = "training_rollouts"
 OLD_GAMES = "training_eval_games"
 RUN_DOC_ID = "run"
 INDEX_REFRESH_SECONDS = 2.0
+LADDERS = "ladders"  # one document per Elo ladder (trainyard_runstore.ladder), _id = its id
 
 BUCKET_SIZE = 1000
 SUB_SIZE = 100

@@ -95,6 +95,11 @@ class Evaluation(_Config):
     opponents: list[Annotated[EvalOpponent, Field(description="An opponent.")]] = Field(
         default=["random", "greedy"], min_length=1, max_length=2, description="Opponents to evaluate against.")
     seed: int = Field(default=0, ge=0, le=MAX_SEED, description="Game i against each opponent uses seed + i.")
+    every_timesteps: int = Field(default=0, ge=0, le=10_000_000_000, description=(
+        "Also evaluate the current policy every this many timesteps during training, at the first rollout "
+        "boundary past each multiple; 0 evaluates only after completion."))
+    periodic_games: int = Field(default=10, ge=1, le=1000, description=(
+        "Games per opponent of each periodic evaluation (same seeds every time)."))
 
     def trainer_value(self) -> dict[str, Any]:
         """The set fields, snake_case (what ``TRAINER_EVALUATION`` carries)."""

@@ -140,6 +140,9 @@ class Rollout(BaseModel):
     value_loss: float | None = None
     approx_kl: float | None = None
     clip_fraction: float | None = None
+    explained_variance: float | None = Field(default=None, description="of the value function on the rollout")
+    steps_per_second: float | None = Field(default=None, ge=0, description="timesteps per wall second since the "
+                                           "previous rollout (environment and update)")
     episodes: int = Field(default=0, ge=0, description="episodes finished during the rollout")
     opponents: dict[str, int] = Field(default_factory=dict,
                                       description="finished games per opponent (self-play: checkpoint names)")

@@ -18,6 +18,7 @@ from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError, PyMongoError
 
 from trainyard_runstore import layout, liveness, metrics
+from trainyard_runstore.ladder import Ladder
 from trainyard_runstore.layout import SubStats
 from trainyard_runstore.schema import (
     Attempt,
@@ -241,6 +242,11 @@ class RunStore:
             taken = [list(docs)[e["index"]] for e in errors]
         for n in taken:
             coll.replace_one(layout.game_key(n), docs[n], upsert=True)
+
+    def put_ladder(self, ladder: Ladder) -> None:
+        """Store an Elo ladder (``trainyard-train ladder``); the same id again replaces it."""
+        self.db[layout.LADDERS].replace_one({"_id": ladder.id}, {"_id": ladder.id, **ladder.model_dump(mode="python")},
+                                           upsert=True)
 
     def game(self, run_id: str, n: int) -> EvalGame | None:
         doc = self.db[layout.games_collection(run_id)].find_one(layout.game_key(n))

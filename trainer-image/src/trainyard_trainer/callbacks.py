@@ -84,7 +84,7 @@ class UpdateWriter(KVWriter):
 _LOSSES = {"policy_gradient_loss": "policy_gradient", "value_loss": "value", "loss": "total",
            "entropy_loss": "entropy"}
 # ... -> the Rollout field the run store keeps
-_ROLLOUT_FIELDS = ("approx_kl", "clip_fraction", "policy_gradient_loss", "value_loss")
+_ROLLOUT_FIELDS = ("approx_kl", "clip_fraction", "policy_gradient_loss", "value_loss", "explained_variance")
 
 
 class DiagnosticsCallback(BaseCallback):
@@ -172,12 +172,14 @@ class DiagnosticsCallback(BaseCallback):
         if legal is not None:
             self.metrics.legal_actions.set(legal)
         now = time.monotonic()
+        rate = None
         if now > self._t0:
-            self.metrics.steps_per_second.set((self.num_timesteps - self._steps0) / (now - self._t0))
+            rate = (self.num_timesteps - self._steps0) / (now - self._t0)
+            self.metrics.steps_per_second.set(rate)
         self._t0, self._steps0 = now, self.num_timesteps
         self._awaiting_update.append(Rollout(
             rollout=1, timestep=self.num_timesteps, legal_share=legal, invalid_actions=self._invalid,
-            episodes=sum(self._opponents.values()), opponents=dict(self._opponents)))
+            steps_per_second=rate, episodes=sum(self._opponents.values()), opponents=dict(self._opponents)))
 
 
 class RunCheckpointCallback(BaseCallback):

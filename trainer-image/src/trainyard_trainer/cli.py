@@ -1,4 +1,4 @@
-"""``trainyard-train``: argument parsing for training, ``replay FILE`` and ``evaluate``.
+"""``trainyard-train``: argument parsing for training, ``replay FILE``, ``evaluate`` and ``ladder``.
 
 Turns flags into ``TrainerSettings`` (``settings``); a bad configuration exits 2 before
 anything is written anywhere. Training itself is ``train.run``; ``evaluate --run-id ID``
@@ -12,6 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
+from trainyard_trainer import ladder_cmd
 from trainyard_trainer.settings import ConfigError, load_settings
 
 log = logging.getLogger("trainyard_trainer")
@@ -37,6 +38,7 @@ def _train_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--opponent", help="random | greedy | self-play | curriculum (default random smoke, "
                         "curriculum full)")
     parser.add_argument("--eval-games", type=int, help="evaluation games per opponent after completion (0: none)")
+    parser.add_argument("--eval-every", type=int, help="also evaluate the current policy every N timesteps (0: off)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--opponents", help="comma-separated: random,greedy (default: the run's setting)")
     evaluate.add_argument("--seed", type=int, dest="eval_seed", help="game i uses seed + i")
     evaluate.add_argument("--device", choices=["auto", "cpu", "cuda"], dest="eval_device", default="cpu")
+    ladder_cmd.add_parser(sub)
     return parser
 
 
@@ -74,9 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         from trainyard_trainer.evaluate_cmd import evaluate_run
 
         return evaluate_run(args)
+    if args.command == "ladder":
+        return ladder_cmd.run_ladder(args)
     cli = {k: v for k, v in vars(args).items()
-           if k not in {"command", "config", "file", "eval_games", "sweep_dir", "timeout"}}
-    cli["evaluation"] = {"games": args.eval_games}
+           if k not in {"command", "config", "file", "eval_games", "eval_every", "sweep_dir", "timeout"}}
+    cli["evaluation"] = {"games": args.eval_games, "every_timesteps": args.eval_every}
     try:
         settings = load_settings(cli, args.config)
         _check_env(settings.env_id)

@@ -36,6 +36,7 @@ from trainyard_trainer.callbacks import (
 )
 from trainyard_trainer.curriculum import CurriculumCallback, CurriculumEnv, MixedOpponent
 from trainyard_trainer.metrics import TrainerMetrics
+from trainyard_trainer.periodic_eval import PeriodicEvaluationCallback
 from trainyard_trainer.policy import make_policy
 from trainyard_client.run_logger import TrainingRunLogger, error_info
 from trainyard_trainer.selfplay import SelfPlayEnv, SelfPlayOpponent
@@ -162,6 +163,7 @@ def run(settings: TrainerSettings, mongo: MongoSettings | None = None) -> int:
 
     env: VecEnv | None = None
     ckpt: RunCheckpointCallback | None = None
+    periodic: PeriodicEvaluationCallback | None = None
     try:
         env = make_vec_env(settings, directory)
         model = _model(settings, env, device, resume, tensorboard_dir)
@@ -173,6 +175,9 @@ def run(settings: TrainerSettings, mongo: MongoSettings | None = None) -> int:
                      ProgressCallback(settings.total_timesteps, run_logger), StopOnSignal(stop)]
         if settings.opponent == "curriculum":
             callbacks.insert(0, CurriculumCallback(settings.total_timesteps))
+        if settings.evaluation.every_timesteps:
+            periodic = PeriodicEvaluationCallback(settings.evaluation, settings.env_id, run_logger, stop)
+            callbacks.append(periodic)
         remaining = settings.total_timesteps - model.num_timesteps
         if remaining > 0 and not stop.is_set():
             start_steps, t0, cpu0 = model.num_timesteps, time.perf_counter(), time.process_time()
@@ -180,6 +185,8 @@ def run(settings: TrainerSettings, mongo: MongoSettings | None = None) -> int:
                         tb_log_name="ppo")
             _record_throughput(run_logger, model.num_timesteps - start_steps, time.perf_counter() - t0,
                                time.process_time() - cpu0)
+        if periodic is not None:
+            periodic.wait()
         ckpt.init_callback(model)
         final = ckpt.save(final=True)
         status = RunStatus.STOPPED if stop.is_set() else RunStatus.COMPLETED
@@ -196,6 +203,8 @@ def run(settings: TrainerSettings, mongo: MongoSettings | None = None) -> int:
         run_logger.set_status(RunStatus.FAILED, _error(exc))
         return 1
     finally:
+        if periodic is not None:
+            periodic.wait()
         if env is not None:
             env.close()
         run_logger.close()

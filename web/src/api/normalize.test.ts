@@ -23,6 +23,8 @@ describe("normalize", () => {
       metadata: {},
       config: {},
       checkpoint_paths: [],
+      evaluations: [],
+      evaluation: null,
       metrics: { episodes: [], rolling_win_rate: [], downsampled: false, resolution: 1 },
     });
   });

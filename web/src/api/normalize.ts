@@ -22,6 +22,8 @@ export function normalizeDetail(wire: WireRunDetail): RunDetail {
     ...normalizeSummary(wire),
     config: wire.config ?? {},
     checkpoint_paths: wire.checkpoint_paths ?? [],
+    evaluations: wire.evaluations ?? [],
+    evaluation: wire.evaluation ?? null,
     metrics: {
       episodes: wire.metrics?.episodes ?? [],
       rolling_win_rate: wire.metrics?.rolling_win_rate ?? [],

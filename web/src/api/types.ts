@@ -22,6 +22,7 @@ export type RunStats = WireRunSummary["summary"];
 export type Episode = NonNullable<WireRunDetail["metrics"]["episodes"]>[number];
 export type WinRatePoint = NonNullable<WireRunDetail["metrics"]["rolling_win_rate"]>[number];
 export type Checkpoint = NonNullable<WireRunDetail["checkpoint_paths"]>[number];
+export type RunEvaluation = NonNullable<WireRunDetail["evaluations"]>[number];
 
 type Defaulted = "end_time" | "duration_seconds" | "metadata" | "metrics";
 
@@ -38,6 +39,9 @@ export interface RunSummary extends Omit<WireRunSummary, Defaulted> {
 export interface RunDetail extends Omit<RunSummary, "metrics"> {
   config: Record<string, unknown>;
   checkpoint_paths: Checkpoint[];
+  /** Every evaluation of the run, newest last (empty when none), and the newest one. */
+  evaluations: RunEvaluation[];
+  evaluation: RunEvaluation | null;
   metrics: {
     episodes: Episode[];
     rolling_win_rate: WinRatePoint[];

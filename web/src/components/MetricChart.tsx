@@ -23,6 +23,10 @@ export interface MetricChartProps {
   onZoom?: (min: number, max: number) => void;
   emptyText: string;
   note?: ReactNode;
+  /** Plot height in pixels (default: UPlotChart's). */
+  height?: number;
+  /** Show the EMA line and smoothing slider (default true). */
+  smooth?: boolean;
 }
 
 export const DEFAULT_SMOOTHING = 0.6;
@@ -58,7 +62,9 @@ export function SmoothingSlider({ value, onChange }: { value: number; onChange: 
 
 export function MetricChart(props: MetricChartProps) {
   const { title, testId, series, color, xLabel, yLabel, percent = false, syncKey, onZoom, emptyText, note } = props;
-  const [smoothing, setSmoothing] = useState(DEFAULT_SMOOTHING);
+  const { height, smooth = true } = props;
+  const [chosenSmoothing, setSmoothing] = useState(DEFAULT_SMOOTHING);
+  const smoothing = smooth ? chosenSmoothing : 0;
   const banded = Boolean(series.band);
 
   const data = useMemo<uPlot.AlignedData>(() => {
@@ -77,7 +83,8 @@ export function MetricChart(props: MetricChartProps) {
     const seriesOpts: uPlot.Series[] = [
       { label: xLabel },
       { label: labels[0], stroke: withAlpha(color, banded ? 0.55 : 0.35), width: 1, value },
-      { label: labels[1], stroke: color, width: 2, value },
+      // Without smoothing the EMA equals the raw line: drawn solid; the chart then shows no legend.
+      { label: labels[1], stroke: color, width: smooth ? 2 : 1.5, value },
     ];
     if (banded) {
       const edge = { stroke: withAlpha(color, 0.25), width: 1, value, points: { show: false } };
@@ -96,15 +103,15 @@ export function MetricChart(props: MetricChartProps) {
       series: seriesOpts,
       bands: banded ? [{ series: [4, 3], fill: withAlpha(color, 0.14) }] : [],
       cursor: { drag: { x: true, y: false, setScale: true }, ...(syncKey ? { sync: { key: syncKey } } : {}) },
-      legend: { live: true },
+      legend: { live: true, show: smooth },
     };
-  }, [color, xLabel, yLabel, percent, banded, labels, syncKey]);
+  }, [color, xLabel, yLabel, percent, banded, labels, syncKey, smooth]);
 
   return (
     <section className="card chart-card" aria-label={title}>
       <header className="chart-card__header">
         <h3>{title}</h3>
-        {series.x.length > 0 && <SmoothingSlider value={smoothing} onChange={setSmoothing} />}
+        {series.x.length > 0 && smooth && <SmoothingSlider value={smoothing} onChange={setSmoothing} />}
       </header>
       {series.x.length === 0 ? (
         <div className="chart-empty" data-testid={`${testId}-empty`}>
@@ -118,7 +125,7 @@ export function MetricChart(props: MetricChartProps) {
           data-series={labels.join(",")}
           data-points={series.x.length}
         >
-          <UPlotChart options={options} data={data} onZoom={onZoom} testId={`${testId}-plot`} />
+          <UPlotChart options={options} data={data} onZoom={onZoom} height={height} testId={`${testId}-plot`} />
         </div>
       )}
       {note && <footer className="chart-card__note">{note}</footer>}

@@ -28,6 +28,9 @@ export function UPlotChart({ options, data, height = 280, onZoom, testId }: UPlo
     const markDrawn = (u: uPlot) => {
       el.dataset.drawn = "true";
       el.dataset.drawnPoints = String(u.data[0]?.length ?? 0);
+      // The shown x range, so synced zoom is observable (tests, and a chart's own note).
+      el.dataset.xMin = String(u.scales.x.min ?? "");
+      el.dataset.xMax = String(u.scales.x.max ?? "");
     };
     const zoomed = (u: uPlot) => {
       if (u.select.width <= 0) return;

@@ -24,9 +24,12 @@ export interface CompareChartProps {
   xLabel: string;
   yLabel: string;
   percent?: boolean;
+  /** Charts with the same key zoom together; give charts on another x axis their own. */
+  syncKey?: string;
 }
 
-export function CompareChart({ title, testId, lines, smoothing, xLabel, yLabel, percent = false }: CompareChartProps) {
+export function CompareChart(props: CompareChartProps) {
+  const { title, testId, lines, smoothing, xLabel, yLabel, percent = false, syncKey = "compare" } = props;
   const data = useMemo<uPlot.AlignedData>(() => {
     const { x, ys } = alignSeries(lines.map((l) => ({ x: l.series.x, y: emaSmooth(l.series.y, smoothing) })));
     return [x, ...ys] as uPlot.AlignedData;
@@ -49,9 +52,9 @@ export function CompareChart({ title, testId, lines, smoothing, xLabel, yLabel, 
         { label: xLabel },
         ...lines.map((l) => ({ label: shortId(l.label), stroke: l.color, width: 2, spanGaps: true, value })),
       ],
-      cursor: { drag: { x: true, y: false, setScale: true }, sync: { key: "compare" } },
+      cursor: { drag: { x: true, y: false, setScale: true }, sync: { key: syncKey } },
     };
-  }, [lines, xLabel, yLabel, percent]);
+  }, [lines, xLabel, yLabel, percent, syncKey]);
 
   const hasPoints = lines.some((l) => l.series.x.length > 0);
   return (

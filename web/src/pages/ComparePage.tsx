@@ -1,6 +1,7 @@
 /**
  * `/training/compare?runs=a,b,...`: the reward and win-rate curves of 2–8 runs overlaid (x axis by
- * episode or timestep, `x` search param), a legend, and the configuration keys that differ.
+ * episode or timestep, `x` search param), their evaluation win rate per opponent over timesteps, a
+ * legend, and the configuration keys that differ.
  */
 import { useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router";
@@ -15,6 +16,7 @@ import { StatusBadge } from "../components/StatusBadge";
 import { diffConfigs, formatConfigValue } from "../lib/configDiff";
 import { MAX_COMPARE, parseRunIds } from "../lib/filters";
 import { shortId } from "../lib/format";
+import { compareEvaluationCurves } from "../lib/diagnostics";
 import { rewardSeries, winRateSeries, type XAxis } from "../lib/series";
 import { CompareChart, type CompareLine } from "./CompareChart";
 
@@ -56,6 +58,10 @@ export function ComparePage() {
         series: winRateSeries(run.metrics.rolling_win_rate, axis, run.metrics.episodes),
       })),
     [runs, axis],
+  );
+  const evalCurves = useMemo(
+    () => compareEvaluationCurves(runs.map((r) => ({ ...r, evaluations: r.run.evaluations }))),
+    [runs],
   );
   const diff = useMemo(() => diffConfigs(runs.map((r) => r.run.config)), [runs]);
 
@@ -156,6 +162,19 @@ export function ComparePage() {
             yLabel="Win rate"
             percent
           />
+          {evalCurves.map(({ opponent, runs: lines }) => (
+            <CompareChart
+              key={opponent}
+              title={`Evaluation win rate vs ${opponent}`}
+              testId={`compare-eval-${opponent}`}
+              lines={lines.map(({ run, series }) => ({ label: run.id, color: run.color, series }))}
+              smoothing={0}
+              xLabel="Timestep"
+              yLabel="Win rate"
+              percent
+              syncKey={axis === "timestep" ? "compare" : "compare-evaluation"}
+            />
+          ))}
         </div>
       )}
 

@@ -1,5 +1,6 @@
 /**
- * The detail page's two charts (episode reward, rolling win rate) over episodes, cursor-synced.
+ * The detail page's charts over episodes (reward, rolling win rate, episode length, epsilon when the
+ * agent has one), cursor- and zoom-synced.
  * Drag-selecting a range of downsampled data asks the page for finer data of that range.
  */
 import { useMemo } from "react";
@@ -7,6 +8,7 @@ import type { Episode, WinRatePoint } from "../api/types";
 import { MetricChart } from "../components/MetricChart";
 import { SERIES_COLORS } from "../components/palette";
 import { formatInteger } from "../lib/format";
+import { episodeLengthSeries, epsilonSeries } from "../lib/diagnostics";
 import { rewardSeries, winRateSeries } from "../lib/series";
 
 export interface RunChartsProps {
@@ -25,6 +27,8 @@ export function RunCharts(props: RunChartsProps) {
   const { runId, episodes, winRates, downsampled, resolution, zoomed, loadingFiner, onZoom, onResetZoom } = props;
   const reward = useMemo(() => rewardSeries(episodes), [episodes]);
   const winRate = useMemo(() => winRateSeries(winRates), [winRates]);
+  const length = useMemo(() => episodeLengthSeries(episodes), [episodes]);
+  const epsilon = useMemo(() => epsilonSeries(episodes), [episodes]);
 
   const note = (
     <>
@@ -76,6 +80,31 @@ export function RunCharts(props: RunChartsProps) {
         onZoom={onZoom}
         emptyText="No win/loss outcomes recorded for this run."
       />
+      <MetricChart
+        title="Episode Length"
+        testId="chart-length"
+        series={length}
+        color={SERIES_COLORS[4]}
+        xLabel="Episode"
+        yLabel="Steps"
+        syncKey={`run-${runId}`}
+        onZoom={onZoom}
+        emptyText="No episodes logged yet."
+      />
+      {epsilon && (
+        <MetricChart
+          title="Epsilon"
+          testId="chart-epsilon"
+          series={epsilon}
+          color={SERIES_COLORS[3]}
+          xLabel="Episode"
+          yLabel="Epsilon"
+          syncKey={`run-${runId}`}
+          onZoom={onZoom}
+          emptyText="No epsilon recorded."
+          smooth={false}
+        />
+      )}
     </div>
   );
 }

@@ -1,13 +1,14 @@
 /**
  * `/training/:runId`: one run. Failure details first (failed runs), then run information, summary
- * statistics, the reward and win-rate charts (zoom refetches a finer episode range), configuration,
- * metadata and checkpoints. While the run is running, api/stream appends new episodes to the
+ * statistics, the episode charts (zoom refetches a finer episode range), the Evaluation panel and
+ * curve, the Training diagnostics, configuration, metadata, checkpoints and the TensorBoard hint. While the run is running, api/stream appends new episodes to the
  * charts; when it ends the detail is fetched once more.
  */
 import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useMemo, useState, type ReactNode } from "react";
 import { Link, useParams } from "react-router";
 import { ApiError } from "../api/client";
+import { useRollouts } from "../api/evaluation";
 import { runExportUrl, runKeys, useCheckpointFiles, useRunDetail, type EpisodeRange } from "../api/runs";
 import { useRunStream } from "../api/stream";
 import type { RunDetail } from "../api/types";
@@ -31,7 +32,11 @@ import { appendByEpisode, lastEpisode } from "../lib/series";
 import { CheckpointsTable } from "./CheckpointsTable";
 import { FailurePanel } from "./FailurePanel";
 import { NotFoundPage } from "./NotFoundPage";
+import { DiagnosticsSection } from "./DiagnosticsSection";
+import { EvaluationCurve } from "./EvaluationCurve";
+import { EvaluationPanel } from "./EvaluationPanel";
 import { RunCharts } from "./RunCharts";
+import { TensorBoardHint } from "./TensorBoardHint";
 
 /** Points requested for a zoomed episode range. */
 const ZOOM_MAX_POINTS = 2000;
@@ -93,6 +98,7 @@ export function RunDetailPage() {
   );
   const now = useNow(run?.status === "running");
   const files = useCheckpointFiles(runId, (base.data?.checkpoint_paths.length ?? 0) > 0);
+  const rollouts = useRollouts(runId, running);
 
   if (base.error instanceof ApiError && base.error.isNotFound) {
     return <NotFoundPage title="Run not found" detail={`There is no training run with ID ${runId}.`} />;
@@ -187,6 +193,16 @@ export function RunDetailPage() {
             />
           )}
 
+          <EvaluationPanel
+            runId={runId}
+            evaluation={run.evaluation}
+            evaluations={run.evaluations}
+            status={run.metadata.evaluation_status}
+          />
+          {run.evaluations.length > 0 && <EvaluationCurve runId={runId} evaluations={run.evaluations} />}
+
+          {rollouts.data && <DiagnosticsSection runId={runId} rollouts={rollouts.data.rollouts} />}
+
           <div className="detail-grid">
             <section className="card" aria-labelledby="info-h">
               <h2 id="info-h">Run information</h2>
@@ -224,6 +240,8 @@ export function RunDetailPage() {
             <h2 id="ckpt-h">Checkpoints</h2>
             <CheckpointsTable checkpoints={run.checkpoint_paths} files={files.data} />
           </section>
+
+          <TensorBoardHint metadata={run.metadata} />
         </>
       )}
     </div>

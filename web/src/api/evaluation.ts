@@ -1,0 +1,82 @@
+/**
+ * Query options and hooks for what the trainer learned: per-rollout diagnostics, evaluation games
+ * (with boards), cross-run benchmarks and the Elo ladders. Built on `client.ts`; kept apart from
+ * `runs.ts` so a generated client can replace it in one place.
+ */
+import { queryOptions, useQuery } from "@tanstack/react-query";
+import { apiGet } from "./client";
+import type { components } from "./schema.gen";
+
+type Schemas = components["schemas"];
+
+export type Rollout = Schemas["Rollout"];
+export type RolloutList = Schemas["RolloutList"];
+export type Evaluation = Schemas["Evaluation"];
+export type OpponentResult = Schemas["OpponentResult"];
+export type GameDetail = Schemas["GameDetail"];
+export type Benchmark = Schemas["Benchmark"];
+export type BenchmarkEntry = Schemas["BenchmarkEntry"];
+export type Ladder = Schemas["Ladder"];
+export type LadderPlayer = Schemas["LadderPlayer"];
+export type Pairing = Schemas["Pairing"];
+
+/** Rollouts requested for the diagnostics charts (the API caps a page at 10,000). */
+export const ROLLOUT_LIMIT = 10_000;
+
+export const evaluationKeys = {
+  rollouts: (runId: string) => ["training-runs", "rollouts", runId] as const,
+  game: (runId: string, n: number) => ["training-runs", "game", runId, n] as const,
+  benchmarks: (env: string) => ["benchmarks", env] as const,
+  ladders: () => ["ladders"] as const,
+};
+
+const runPath = (runId: string) => `/training-runs/${encodeURIComponent(runId)}`;
+
+export function rolloutsOptions(runId: string) {
+  return queryOptions({
+    queryKey: evaluationKeys.rollouts(runId),
+    queryFn: async ({ signal }) =>
+      (await apiGet<RolloutList>(`${runPath(runId)}/rollouts`, { limit: ROLLOUT_LIMIT }, signal)).data,
+  });
+}
+
+/** A run's rollouts; refreshed every few seconds while the run is running. */
+export function useRollouts(runId: string, running: boolean) {
+  return useQuery({ ...rolloutsOptions(runId), refetchInterval: running ? 5000 : false });
+}
+
+export function gameOptions(runId: string, n: number) {
+  return queryOptions({
+    queryKey: evaluationKeys.game(runId, n),
+    queryFn: async ({ signal }) => (await apiGet<GameDetail>(`${runPath(runId)}/games/${n}`, undefined, signal)).data,
+    staleTime: Infinity, // a stored game never changes
+  });
+}
+
+export function useGame(runId: string, n: number) {
+  return useQuery({ ...gameOptions(runId, n), enabled: Number.isInteger(n) && n >= 1 });
+}
+
+export function benchmarksOptions(env: string) {
+  return queryOptions({
+    queryKey: evaluationKeys.benchmarks(env),
+    queryFn: async ({ signal }) => (await apiGet<Benchmark>("/benchmarks", { env }, signal)).data,
+    staleTime: 30_000,
+  });
+}
+
+export function useBenchmarks(env: string) {
+  return useQuery(benchmarksOptions(env));
+}
+
+export function laddersOptions() {
+  return queryOptions({
+    queryKey: evaluationKeys.ladders(),
+    queryFn: async ({ signal }) => (await apiGet<Ladder[]>("/ladders", undefined, signal)).data,
+    staleTime: 30_000,
+  });
+}
+
+export function useLadders() {
+  return useQuery(laddersOptions());
+}

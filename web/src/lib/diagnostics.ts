@@ -1,0 +1,155 @@
+/**
+ * Shaping stored rollouts into the Training diagnostics charts (x = timestep) and the evaluation
+ * history into win-rate-against-timesteps curves with their interval bands. Pure functions.
+ */
+import type { Evaluation, Rollout } from "../api/evaluation";
+import type { Episode } from "../api/types";
+import type { MetricSeries } from "./series";
+
+const num = (v: number | null | undefined): number | null =>
+  v !== null && v !== undefined && Number.isFinite(v) ? v : null;
+
+/** The per-rollout values a diagnostics chart can show. */
+export type RolloutField =
+  | "entropy"
+  | "value_loss"
+  | "policy_gradient_loss"
+  | "approx_kl"
+  | "clip_fraction"
+  | "explained_variance"
+  | "legal_share"
+  | "invalid_actions"
+  | "steps_per_second";
+
+function byTimestep(rollouts: readonly Rollout[]): Rollout[] {
+  return [...rollouts].sort((a, b) => a.timestep - b.timestep || a.rollout - b.rollout);
+}
+
+/**
+ * Steps per second of each rollout: the stored value, else derived from the timesteps and times of
+ * consecutive rollouts (older runs stored none). The first rollout of a derived series has none.
+ */
+export function stepsPerSecond(rollouts: readonly Rollout[]): (number | null)[] {
+  const sorted = byTimestep(rollouts);
+  return sorted.map((r, i) => {
+    const stored = num(r.steps_per_second);
+    if (stored !== null) return stored;
+    const prev = sorted[i - 1];
+    if (!prev || !r.time || !prev.time) return null;
+    const seconds = (Date.parse(r.time) - Date.parse(prev.time)) / 1000;
+    return seconds > 0 ? (r.timestep - prev.timestep) / seconds : null;
+  });
+}
+
+/** One rollout field over timesteps (rollouts sorted by timestep). */
+export function rolloutSeries(rollouts: readonly Rollout[], field: RolloutField): MetricSeries {
+  const sorted = byTimestep(rollouts);
+  const x = sorted.map((r) => r.timestep);
+  if (field === "steps_per_second") return { x, y: stepsPerSecond(sorted) };
+  return { x, y: sorted.map((r) => num(r[field] as number | null | undefined)) };
+}
+
+/** Whether a field has any value at all (charts of absent fields are left out). */
+export function hasValues(series: MetricSeries): boolean {
+  return series.y.some((v) => v !== null);
+}
+
+/** Invalid actions over the whole run and the rollouts that had any (must be none). */
+export function invalidActions(rollouts: readonly Rollout[]): { total: number; rollouts: number[] } {
+  let total = 0;
+  const bad: number[] = [];
+  for (const r of rollouts) {
+    const n = r.invalid_actions ?? 0;
+    if (n > 0) {
+      total += n;
+      bad.push(r.rollout);
+    }
+  }
+  return { total, rollouts: bad };
+}
+
+/** Episode length (the episodes' `steps`) over episodes. */
+export function episodeLengthSeries(episodes: readonly Episode[]): MetricSeries {
+  return { x: episodes.map((e) => e.episode), y: episodes.map((e) => num(e.steps)) };
+}
+
+/** Epsilon over episodes, or null when no episode carries one (PPO runs). */
+export function epsilonSeries(episodes: readonly Episode[]): MetricSeries | null {
+  const y = episodes.map((e) => num(e.epsilon));
+  return y.some((v) => v !== null) ? { x: episodes.map((e) => e.episode), y } : null;
+}
+
+/** One point of an evaluation curve, with the evaluation it came from (for opening its games). */
+export interface CurvePoint {
+  timestep: number;
+  winRate: number;
+  low: number;
+  high: number;
+  games: number;
+  evaluationId: string;
+  firstGame: number;
+}
+
+/**
+ * Win rate against timesteps per opponent: one point per evaluated timestep (the newest evaluation
+ * of that timestep wins, as a re-evaluation supersedes), ascending. Opponents in name order.
+ */
+export function evaluationCurves(evaluations: readonly Evaluation[]): Map<string, CurvePoint[]> {
+  const newest = new Map<string, Map<number, { time: number; point: CurvePoint }>>();
+  for (const e of evaluations) {
+    const time = Date.parse(e.time ?? "") || 0;
+    for (const r of e.results ?? []) {
+      const perTimestep = newest.get(r.opponent) ?? new Map();
+      newest.set(r.opponent, perTimestep);
+      const seen = perTimestep.get(e.timestep);
+      if (seen && seen.time > time) continue;
+      perTimestep.set(e.timestep, {
+        time,
+        point: {
+          timestep: e.timestep,
+          winRate: r.win_rate,
+          low: r.win_rate_ci.low,
+          high: r.win_rate_ci.high,
+          games: r.games,
+          evaluationId: e.id,
+          firstGame: r.first_game ?? 1,
+        },
+      });
+    }
+  }
+  const out = new Map<string, CurvePoint[]>();
+  for (const opponent of [...newest.keys()].sort()) {
+    const points = [...newest.get(opponent)!.values()].map((v) => v.point);
+    out.set(
+      opponent,
+      points.sort((a, b) => a.timestep - b.timestep),
+    );
+  }
+  return out;
+}
+
+/** A curve as a chart series: win rate with its interval as the band. */
+export function curveSeries(points: readonly CurvePoint[]): MetricSeries {
+  return {
+    x: points.map((p) => p.timestep),
+    y: points.map((p) => p.winRate),
+    band: { min: points.map((p) => p.low), max: points.map((p) => p.high) },
+  };
+}
+
+/** Evaluations newest first, for the history table. */
+export function evaluationHistory(evaluations: readonly Evaluation[]): Evaluation[] {
+  return [...evaluations].sort((a, b) => (Date.parse(b.time ?? "") || 0) - (Date.parse(a.time ?? "") || 0));
+}
+
+/** Per opponent, each run's evaluation curve (for the Compare overlay); opponents in name order. */
+export function compareEvaluationCurves<R extends { id: string; evaluations: readonly Evaluation[] }>(
+  runs: readonly R[],
+): { opponent: string; runs: { run: R; series: MetricSeries }[] }[] {
+  const perRun = runs.map((run) => ({ run, curves: evaluationCurves(run.evaluations) }));
+  const opponents = [...new Set(perRun.flatMap((r) => [...r.curves.keys()]))].sort();
+  return opponents.map((opponent) => ({
+    opponent,
+    runs: perRun.map(({ run, curves }) => ({ run, series: curveSeries(curves.get(opponent) ?? []) })),
+  }));
+}
