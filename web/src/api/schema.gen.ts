@@ -21,6 +21,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ladders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every Elo ladder, newest first (ratings anchored: random = 1000) */
+        get: operations["list_ladders_api_ladders_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ladders/{ladder_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One Elo ladder */
+        get: operations["get_ladder_api_ladders__ladder_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/training-runs": {
         parameters: {
             query?: never;
@@ -550,6 +584,97 @@ export interface components {
             /** Low */
             low: number;
         };
+        /** Ladder */
+        Ladder: {
+            /**
+             * Anchor
+             * @default random
+             */
+            anchor: string;
+            /**
+             * Anchor Rating
+             * @default 1000
+             */
+            anchor_rating: number;
+            /** Duration Seconds */
+            duration_seconds?: number | null;
+            /** Env Id */
+            env_id: string;
+            /** Games Per Pair */
+            games_per_pair: number;
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Pairings */
+            pairings: components["schemas"]["Pairing"][];
+            /** Players */
+            players: components["schemas"]["LadderPlayer"][];
+            /**
+             * Seed
+             * @default 0
+             */
+            seed: number;
+            /**
+             * Time
+             * Format: date-time
+             */
+            time?: string;
+            /** Variant */
+            variant: string;
+        };
+        /** LadderPlayer */
+        LadderPlayer: {
+            /** Checkpoint */
+            checkpoint?: string | null;
+            /**
+             * Draws
+             * @default 0
+             */
+            draws: number;
+            /**
+             * Games
+             * @default 0
+             */
+            games: number;
+            /**
+             * Kind
+             * @description 'builtin' or 'checkpoint'
+             */
+            kind: string;
+            /**
+             * Losses
+             * @default 0
+             */
+            losses: number;
+            /**
+             * Name
+             * @description 'random', 'greedy', or '<run_id>@<timestep>' for a checkpoint
+             */
+            name: string;
+            /**
+             * Rating
+             * @default 0
+             */
+            rating: number;
+            /** @description 95% interval */
+            rating_ci?: components["schemas"]["Interval"];
+            /**
+             * Rating Se
+             * @description standard error (0 for the anchor)
+             * @default 0
+             */
+            rating_se: number;
+            /** Run Id */
+            run_id?: string | null;
+            /** Timestep */
+            timestep?: number | null;
+            /**
+             * Wins
+             * @default 0
+             */
+            wins: number;
+        };
         /**
          * MetricSpec
          * @description How one per-episode metric is stored and shown.
@@ -634,6 +759,27 @@ export interface components {
             wins: number;
         };
         /**
+         * Pairing
+         * @description Games between players ``a`` and ``b`` (indexes into ``players``), from ``a``'s side.
+         */
+        Pairing: {
+            /** A */
+            a: number;
+            /** B */
+            b: number;
+            /**
+             * Draws
+             * @default 0
+             */
+            draws: number;
+            /** Games */
+            games: number;
+            /** Losses */
+            losses: number;
+            /** Wins */
+            wins: number;
+        };
+        /**
          * Rollout
          * @description Diagnostics of one PPO rollout and of the update that consumed it (rollout pages, see ``layout``).
          */
@@ -653,6 +799,11 @@ export interface components {
              * @default 0
              */
             episodes: number;
+            /**
+             * Explained Variance
+             * @description of the value function on the rollout
+             */
+            explained_variance?: number | null;
             /**
              * Invalid Actions
              * @description actions chosen outside the mask; must stay 0
@@ -678,6 +829,11 @@ export interface components {
              * @description 1-based rollout number within the run
              */
             rollout: number;
+            /**
+             * Steps Per Second
+             * @description timesteps per wall second since the previous rollout (environment and update)
+             */
+            steps_per_second?: number | null;
             /** Time */
             time?: string | null;
             /**
@@ -894,6 +1050,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Benchmark"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description MongoDB unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_ladders_api_ladders_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ladder"][];
+                };
+            };
+            /** @description MongoDB unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_ladder_api_ladders__ladder_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ladder_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ladder"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Validation Error */
