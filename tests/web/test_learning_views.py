@@ -41,9 +41,11 @@ def train(settings: MongoSettings, tmp: Path) -> None:
     config = tmp / "config.json"
     config.write_text(json.dumps({"evaluation": {"periodic_games": GAMES}}))
     procs = []
+    # A folder per run: runs sharing one sweep each other's write-ahead logs at start (trainer.sweep).
     for run_id, seed, steps, every in RUNS:
         args = ["--mode", "smoke", "--run-id", run_id, "--agent-id", AGENT, "--seed", str(seed),
-                "--total-timesteps", str(steps), "--checkpoint-dir", str(tmp / "ck"), "--eval-games", str(GAMES),
+                "--total-timesteps", str(steps), "--checkpoint-dir", str(tmp / f"ck-{run_id}"),
+                "--eval-games", str(GAMES),
                 "--eval-every", str(every), "--config", str(config)]
         log = tmp / f"{run_id}.log"
         procs.append((run_id, log, trainer(args, settings.uri, settings.db_name, log)))
