@@ -4,7 +4,7 @@
  * `runs.ts` so a generated client can replace it in one place.
  */
 import { queryOptions, useQuery } from "@tanstack/react-query";
-import { apiGet } from "./client";
+import { api, unwrap } from "./client";
 import type { components } from "./schema.gen";
 
 type Schemas = components["schemas"];
@@ -30,13 +30,21 @@ export const evaluationKeys = {
   ladders: () => ["ladders"] as const,
 };
 
-const runPath = (runId: string) => `/training-runs/${encodeURIComponent(runId)}`;
+const runPath = (runId: string) => ({ path: { run_id: runId } });
 
 export function rolloutsOptions(runId: string) {
   return queryOptions({
     queryKey: evaluationKeys.rollouts(runId),
     queryFn: async ({ signal }) =>
-      (await apiGet<RolloutList>(`${runPath(runId)}/rollouts`, { limit: ROLLOUT_LIMIT }, signal)).data,
+      (
+        await unwrap(
+          api.GET("/api/training-runs/{run_id}/rollouts", {
+            params: { ...runPath(runId), query: { limit: ROLLOUT_LIMIT } },
+            signal,
+          }),
+          signal,
+        )
+      ).data,
   });
 }
 
@@ -48,7 +56,13 @@ export function useRollouts(runId: string, running: boolean) {
 export function gameOptions(runId: string, n: number) {
   return queryOptions({
     queryKey: evaluationKeys.game(runId, n),
-    queryFn: async ({ signal }) => (await apiGet<GameDetail>(`${runPath(runId)}/games/${n}`, undefined, signal)).data,
+    queryFn: async ({ signal }) =>
+      (
+        await unwrap(
+          api.GET("/api/training-runs/{run_id}/games/{n}", { params: { path: { run_id: runId, n } }, signal }),
+          signal,
+        )
+      ).data,
     staleTime: Infinity, // a stored game never changes
   });
 }
@@ -60,7 +74,8 @@ export function useGame(runId: string, n: number) {
 export function benchmarksOptions(env: string) {
   return queryOptions({
     queryKey: evaluationKeys.benchmarks(env),
-    queryFn: async ({ signal }) => (await apiGet<Benchmark>("/benchmarks", { env }, signal)).data,
+    queryFn: async ({ signal }) =>
+      (await unwrap(api.GET("/api/benchmarks", { params: { query: { env } }, signal }), signal)).data,
     staleTime: 30_000,
   });
 }
@@ -72,7 +87,7 @@ export function useBenchmarks(env: string) {
 export function laddersOptions() {
   return queryOptions({
     queryKey: evaluationKeys.ladders(),
-    queryFn: async ({ signal }) => (await apiGet<Ladder[]>("/ladders", undefined, signal)).data,
+    queryFn: async ({ signal }) => (await unwrap(api.GET("/api/ladders", { signal }), signal)).data,
     staleTime: 30_000,
   });
 }
