@@ -54,11 +54,12 @@ def policy_copy_ms(repeats: int = 20) -> float:
     from sb3_contrib import MaskablePPO
 
     import trainyard_trainer.envs  # noqa: F401 - registers trainyard/*
-    from trainyard_trainer.policy import policy_kwargs
+    from trainyard_trainer.policy import make_policy
 
     torch.set_num_threads(1)
-    model = MaskablePPO("CnnPolicy", gym.make("trainyard/BlokusDuo-v0"), policy_kwargs=policy_kwargs(), n_steps=256,
-                        device="cpu")
+    env = gym.make("trainyard/BlokusDuo-v0")
+    policy, kwargs = make_policy(env.observation_space)
+    model = MaskablePPO(policy, env, policy_kwargs=kwargs, n_steps=256, device="cpu")
     from trainyard_trainer.periodic_eval import snapshot
 
     times = []
