@@ -134,7 +134,9 @@ const scenarios = {
     await page.waitForURL(gameUrl(k.n, k.moves - 1));
     await page.keyboard.press("Home");
     await page.waitForURL(gameUrl(k.n, 0));
-    assert.equal(await page.locator('[data-testid="board"] rect[data-seat]:not([data-seat="-1"])').count(), 0);
+    const placedAt = () => page.locator('[data-testid="board"] rect[data-seat]:not([data-seat="-1"])').count();
+    // The URL changes first; the board follows on the next render.
+    assert.ok(await until(async () => (await placedAt()) === 0), "move 0 shows the empty board");
     await page.keyboard.press("ArrowRight");
     await page.waitForURL(gameUrl(k.n, 1));
 
