@@ -118,7 +118,8 @@ def _connected(i: int, anchor: int, games: list[list[float]]) -> bool:
     return False
 
 
-def _derivatives(theta, score, games, free):
+def _derivatives(theta: list[float], score: list[list[float]], games: list[list[float]],
+                 free: list[int]) -> tuple[list[float], list[list[float]]]:
     """Gradient of the log-likelihood and the (positive definite) negative Hessian over ``free``."""
     index = {i: k for k, i in enumerate(free)}
     grad = [0.0] * len(free)
