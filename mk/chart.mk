@@ -33,7 +33,7 @@ chart-lint: $(HELM) ## helm lint --strict the chart with its default values and 
 	@for f in $(CHART)/ci/*.yaml; do $(HELM) lint --strict $(CHART) --values $$f | tail -n 1 | sed "s|^|$$f: |" || exit 1; done
 
 images: ## Build the trainer, API and operator images (docker or podman if one works, else buildah; IMAGE_TAG=dev)
-	@IMAGE_REPO=$(IMAGE_REPO) IMAGE_TAG=$(IMAGE_TAG) bash scripts/images/build.sh | \
+	@set -o pipefail; IMAGE_REPO=$(IMAGE_REPO) IMAGE_TAG=$(IMAGE_TAG) bash scripts/images/build.sh | \
 	  awk '{ printf "%-9s %8.1f MB  %5d s  %s\n", $$1, $$3 / 1e6, $$4, $$2 }'
 
 base-image: ## Build the Python/Node base images from debootstrap (for buildah, when public bases cannot be pulled)

@@ -124,7 +124,7 @@ def test_trainer_crash_ends_failed_with_the_exception(cluster: Cluster):
     status = cluster.wait_phase("crash", "Failed", "Completed", "Stopped")
     assert status["phase"] == "Failed", status
     failure = status["failure"]
-    assert failure["reason"] == "TrainerError" and failure["exitCode"] == 1 and failure["source"] == "trainer"
+    assert failure["reason"] == "TrainerError" and failure["exitCode"] == 1 and failure["source"] == "trainer", failure
     assert "RuntimeError: injected failure after 300 steps" in failure["message"]
     doc = cluster.store.get_run(run["metadata"]["uid"])
     assert doc["status"] == "failed"
