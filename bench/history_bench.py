@@ -22,14 +22,15 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.table import print_table  # noqa: E402
-from tests.support.ferretdb import FerretDB  # noqa: E402
-from tests.support.processes import ApiServer  # noqa: E402
+from trainyard_client.run_logger import TrainingRunLogger  # noqa: E402
 from trainyard_runstore import layout  # noqa: E402
 from trainyard_runstore.schema import Episode, RunRecord, RunStats  # noqa: E402
 from trainyard_runstore.settings import MongoSettings  # noqa: E402
 from trainyard_runstore.sync_store import RunStore  # noqa: E402
-from trainyard_client.run_logger import TrainingRunLogger  # noqa: E402
+
+from bench.table import print_table  # noqa: E402
+from tests.support.ferretdb import FerretDB  # noqa: E402
+from tests.support.processes import ApiServer  # noqa: E402
 
 INGEST_EPISODES = 20_000
 LIST_RUNS = 10_000

@@ -28,9 +28,10 @@ GAMES = 10
 
 
 def _train(db, tmp: Path, run_id: str, every: int) -> dict:
-    from tests.support.processes import trainer
     from trainyard_runstore.settings import MongoSettings
     from trainyard_runstore.sync_store import RunStore
+
+    from tests.support.processes import trainer
 
     config = tmp / "config.json"
     config.write_text(f'{{"torch_threads": 1, "device": "cpu", "evaluation": {{"periodic_games": {GAMES}}}}}')
@@ -51,9 +52,8 @@ def _train(db, tmp: Path, run_id: str, every: int) -> dict:
 def policy_copy_ms(repeats: int = 20) -> float:
     import gymnasium as gym
     import torch
-    from sb3_contrib import MaskablePPO
-
     import trainyard_trainer.envs  # noqa: F401 - registers trainyard/*
+    from sb3_contrib import MaskablePPO
     from trainyard_trainer.policy import make_policy
 
     torch.set_num_threads(1)

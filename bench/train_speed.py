@@ -44,11 +44,10 @@ def config(name: str) -> dict:
 def child(name: str, timesteps: int, device: str, out: Path) -> None:
     import gymnasium as gym
     import torch
+    import trainyard_trainer.envs  # noqa: F401 - registers the environments
     from sb3_contrib import MaskablePPO
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import DummyVecEnv
-
-    import trainyard_trainer.envs  # noqa: F401 - registers the environments
     from trainyard_trainer.policy import legacy_policy_kwargs, make_policy
 
     cfg = config(name)

@@ -45,11 +45,12 @@ def _config(timesteps: int, checkpoint_dir: Path, metrics_port: int) -> dict:
 
 
 def child_platform(args) -> dict:
-    from tests.support.ports import free_port
     from trainyard_runstore.settings import MongoSettings
     from trainyard_runstore.sync_store import RunStore
     from trainyard_trainer import train
     from trainyard_trainer.settings import load_settings
+
+    from tests.support.ports import free_port
 
     settings = load_settings({**_config(args.timesteps, Path(args.tmp) / "ck", free_port()), "run_id": args.run_id})
     mongo = MongoSettings(uri=args.uri, db_name=args.db)
@@ -69,11 +70,10 @@ def child_platform(args) -> dict:
 def child_bare(args) -> dict:
     import gymnasium as gym
     import torch
+    import trainyard_trainer.envs  # noqa: F401 - registers the environments
     from sb3_contrib import MaskablePPO
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import DummyVecEnv
-
-    import trainyard_trainer.envs  # noqa: F401 - registers the environments
     from trainyard_trainer.policy import policy_kwargs
     from trainyard_trainer.settings import load_settings
 

@@ -16,12 +16,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from trainyard_runstore.settings import MongoSettings  # noqa: E402
+from trainyard_runstore.sync_store import RunStore  # noqa: E402
+
 from bench.history_bench import LIST_RUNS, LONG_RUN, seed_long_run, seed_many_runs  # noqa: E402
 from bench.table import print_table  # noqa: E402
 from tests.support.ferretdb import FerretDB  # noqa: E402
 from tests.support.processes import ApiServer  # noqa: E402
-from trainyard_runstore.settings import MongoSettings  # noqa: E402
-from trainyard_runstore.sync_store import RunStore  # noqa: E402
 
 WEB = Path(__file__).resolve().parents[1] / "web"
 ROUNDS = 5

@@ -5,18 +5,18 @@ Lost verdict for runs that stopped sending heartbeats."""
 from __future__ import annotations
 
 import re
-import urllib.parse
 import time
+import urllib.parse
 from datetime import timedelta
 
 import httpx
 import pytest
-
-from tests.support.processes import ApiServer
 from trainyard_runstore import layout
 from trainyard_runstore.schema import RunRecord, utcnow
 from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
+
+from tests.support.processes import ApiServer
 
 pytestmark = pytest.mark.mongo
 

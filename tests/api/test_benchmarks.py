@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-
 from trainyard_runstore.schema import Evaluation, EvaluationResult, Interval, OpponentResult, RunRecord, RunStatus
 from trainyard_runstore.stats import wilson
 

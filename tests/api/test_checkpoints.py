@@ -2,9 +2,9 @@
 
 import httpx
 import pytest
+from trainyard_runstore.schema import Checkpoint, RunRecord
 
 from tests.support.processes import ApiServer
-from trainyard_runstore.schema import Checkpoint, RunRecord
 
 pytestmark = pytest.mark.mongo
 
@@ -16,7 +16,8 @@ def test_checkpoint_files_are_listed_and_downloadable(store, mongo_settings, tmp
     (root / "r1" / "ckpt_0000002048.zip").write_bytes(b"model-22")
     (root / "secret.zip").write_bytes(b"outside the run")
     store.create_run(RunRecord(run_id="r1", agent_id="a"))
-    store.writer("r1").add_checkpoint(Checkpoint(episode=5, timestep=2048, path=str(root / "r1" / "ckpt_0000002048.zip")))
+    ckpt = Checkpoint(episode=5, timestep=2048, path=str(root / "r1" / "ckpt_0000002048.zip"))
+    store.writer("r1").add_checkpoint(ckpt)
     api = ApiServer(mongo_settings.uri, mongo_settings.db_name, tmp_path / "api.log",
                     TRAINYARD_API_CHECKPOINT_ROOT=str(root)).start()
     try:

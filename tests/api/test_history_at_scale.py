@@ -8,7 +8,6 @@ import io
 
 import httpx
 import pytest
-
 from trainyard_runstore.schema import Episode, RunRecord, RunStatus
 
 pytestmark = pytest.mark.mongo

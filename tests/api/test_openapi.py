@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from trainyard_api.openapi import document
 
 pytestmark = pytest.mark.unit

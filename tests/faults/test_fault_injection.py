@@ -23,11 +23,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from tests.support.processes import ApiServer, child_env, trainer
 from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
 from trainyard_trainer.cli import main as cli_main
+
+from tests.support.processes import ApiServer, child_env, trainer
 
 pytestmark = [pytest.mark.mongo, pytest.mark.faults]
 

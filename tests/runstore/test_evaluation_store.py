@@ -1,11 +1,11 @@
 """Rollout pages and evaluation games in a real FerretDB: idempotent writes, global game numbers."""
 
 import pytest
+from trainyard_runstore import layout
+from trainyard_runstore.schema import Rollout, RunRecord
+from trainyard_runstore.sync_store import RunStore
 
 from tests.support.evaluations import make_evaluation as evaluation
-from trainyard_runstore import layout
-from trainyard_runstore.sync_store import RunStore
-from trainyard_runstore.schema import Rollout, RunRecord
 
 pytestmark = pytest.mark.mongo
 

@@ -12,7 +12,6 @@ import asyncio
 
 import pytest
 from pymongo import AsyncMongoClient, MongoClient, monitoring
-
 from trainyard_runstore import layout
 from trainyard_runstore.async_store import AsyncRunStore
 from trainyard_runstore.schema import Episode, Rollout, RunRecord

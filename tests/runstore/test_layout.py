@@ -1,7 +1,6 @@
 """Pure layout and downsampling logic (no database)."""
 
 import pytest
-
 from trainyard_runstore import layout, series
 from trainyard_runstore.schema import Episode
 
@@ -123,7 +122,9 @@ def test_stats_pages_round_trip_exactly():
                    win_rate=(i % 10) / 10 if i > 50 else None) for i in range(1, 2501)]
     subs = {b: layout.sub_stats(eps[b * 1000:(b + 1) * 1000]) for b in range(3)}
     back = layout.page_subs(layout.page_doc(0, subs))
-    assert {b: [s.to_doc() for s in v] for b, v in back.items()} == {b: [s.to_doc() for s in v] for b, v in subs.items()}
+    def docs(pages):
+        return {b: [s.to_doc() for s in v] for b, v in pages.items()}
+    assert docs(back) == docs(subs)
 
 
 def same(a: list[dict], b: list[dict]) -> bool:

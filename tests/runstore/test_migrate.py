@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from bson import Binary
-
 from trainyard_runstore import layout, migrate, packing
 from trainyard_runstore.schema import Episode, RunRecord, RunStats
 

@@ -3,7 +3,6 @@
 import math
 
 import pytest
-
 from trainyard_runstore.stats import t_interval, t_quantile, wilson
 
 pytestmark = pytest.mark.unit

@@ -1,10 +1,9 @@
 """The sync store against a real FerretDB: idempotent episode writes, summaries, checkpoints, status."""
 
 import pytest
-
 from trainyard_runstore import layout
-from trainyard_runstore.sync_store import RunStore
 from trainyard_runstore.schema import Checkpoint, Episode, ErrorInfo, RunRecord, RunStatus
+from trainyard_runstore.sync_store import RunStore
 
 pytestmark = pytest.mark.mongo
 

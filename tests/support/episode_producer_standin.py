@@ -17,8 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from trainyard_runstore.schema import RunStatus
 from trainyard_client.run_logger import TrainingRunLogger
+from trainyard_runstore.schema import RunStatus
 
 
 def main() -> int:

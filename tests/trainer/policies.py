@@ -6,7 +6,6 @@ from pathlib import Path
 
 from sb3_contrib import MaskablePPO
 from stable_baselines3.common.vec_env import DummyVecEnv
-
 from trainyard_trainer import checkpoints
 from trainyard_trainer.envs import BlokusDuoEnv
 from trainyard_trainer.policy import BlokusPolicy, board_policy_kwargs

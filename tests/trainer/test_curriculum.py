@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from stable_baselines3.common.vec_env import DummyVecEnv
-
 from trainyard_trainer import train
 from trainyard_trainer.curriculum import CurriculumEnv, MixedOpponent, level_at
 from trainyard_trainer.envs import BlokusGame, GreedyOpponent, RandomOpponent

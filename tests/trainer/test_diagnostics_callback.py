@@ -13,10 +13,10 @@ import pytest
 from prometheus_client import generate_latest
 from sb3_contrib import MaskablePPO
 from stable_baselines3.common.logger import configure
+from trainyard_client.run_logger import TrainingRunLogger
 from trainyard_runstore.sync_store import RunStore
 from trainyard_trainer.callbacks import DiagnosticsCallback, UpdateWriter
 from trainyard_trainer.metrics import TrainerMetrics
-from trainyard_client.run_logger import TrainingRunLogger
 from trainyard_trainer.settings import load_settings
 from trainyard_trainer.train import make_vec_env
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from tests.trainer.policies import save, tiny_model
 from trainyard_runstore import games as stored_games
 from trainyard_runstore.stats import wilson
 from trainyard_trainer import evaluation
 from trainyard_trainer.envs import replay
 from trainyard_trainer.settings import EvaluationSettings
+
+from tests.trainer.policies import save, tiny_model
 
 pytestmark = pytest.mark.training
 

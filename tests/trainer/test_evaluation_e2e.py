@@ -11,11 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from tests.support.processes import ApiServer, trainer
 from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
 from trainyard_trainer.envs import replay
+
+from tests.support.processes import ApiServer, trainer
 
 pytestmark = [pytest.mark.training, pytest.mark.mongo]
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import threading
 
 import pytest
-
-from tests.trainer.policies import tiny_model
+from trainyard_client.run_logger import TrainingRunLogger
 from trainyard_runstore.sync_store import RunStore
 from trainyard_trainer import evaluation
 from trainyard_trainer.periodic_eval import PeriodicEvaluationCallback
-from trainyard_client.run_logger import TrainingRunLogger
 from trainyard_trainer.settings import EvaluationSettings
+
+from tests.trainer.policies import tiny_model
 
 pytestmark = [pytest.mark.training, pytest.mark.mongo]
 

@@ -9,7 +9,6 @@ import pytest
 import torch
 from sb3_contrib import MaskablePPO
 from stable_baselines3.common.vec_env import DummyVecEnv
-
 from trainyard_trainer.envs import BlokusClassicEnv, BlokusDuoEnv, BlokusGame
 from trainyard_trainer.envs.blokus.pieces import N_ORIENTATIONS, placement_table
 from trainyard_trainer.policy import (

@@ -1,7 +1,6 @@
 """Checkpoint retention: which files a run keeps, and that the pruned ones are deleted and reported."""
 
 import pytest
-
 from trainyard_trainer import retention
 from trainyard_trainer.settings import RetentionSettings
 

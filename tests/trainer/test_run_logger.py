@@ -4,14 +4,13 @@ import time
 
 import pytest
 from pymongo import monitoring
-
+from trainyard_client import spill, wal
+from trainyard_client.run_logger import RollingWinRate, TrainingRunLogger
 from trainyard_runstore import layout
 from trainyard_runstore.schema import RunStatus
 from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
-from trainyard_client import spill, wal
 from trainyard_trainer.cli import main as cli_main
-from trainyard_client.run_logger import RollingWinRate, TrainingRunLogger
 
 
 def wait_until(cond, timeout=15.0, what="condition"):
@@ -72,7 +71,7 @@ def test_status_checkpoints_and_failure_metadata(mongo_settings, tmp_path):
 
     logger = TrainingRunLogger(agent_id="a", config={"lr": 0.1}, spill_dir=tmp_path, mongo=mongo_settings)
     logger.start()
-    for i in range(5):
+    for _i in range(5):
         logger.log_episode(1.0, 3)
     logger.log_checkpoint("ck/1.zip", timestep=15)
     try:

@@ -2,14 +2,14 @@
 log through an outage, written by the sweep."""
 
 import pytest
-
-from tests.support.evaluations import make_evaluation as evaluation
+from trainyard_client import wal
+from trainyard_client.run_logger import TrainingRunLogger
 from trainyard_runstore.schema import Rollout
 from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
-from trainyard_client import wal
-from trainyard_client.run_logger import TrainingRunLogger
 from trainyard_trainer.cli import main as cli_main
+
+from tests.support.evaluations import make_evaluation as evaluation
 
 pytestmark = pytest.mark.mongo
 

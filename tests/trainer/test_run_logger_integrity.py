@@ -5,12 +5,12 @@ import json
 from datetime import timedelta
 
 import pytest
-
-from tests.trainer.test_run_logger import wait_until
-from trainyard_runstore.schema import RunStatus, utcnow
-from trainyard_runstore.sync_store import RunStore
 from trainyard_client import deadletter
 from trainyard_client.run_logger import TrainingRunLogger
+from trainyard_runstore.schema import RunStatus, utcnow
+from trainyard_runstore.sync_store import RunStore
+
+from tests.trainer.test_run_logger import wait_until
 
 
 def _logger(mongo_settings, tmp_path, run_id=None, **kw):

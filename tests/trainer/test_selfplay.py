@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sb3_contrib import MaskablePPO
-
-from tests.trainer.policies import save, tiny_model
 from trainyard_trainer import train
 from trainyard_trainer.envs import BlokusGame
 from trainyard_trainer.selfplay import SelfPlayOpponent
 from trainyard_trainer.settings import load_settings
+
+from tests.trainer.policies import save, tiny_model
 
 pytestmark = pytest.mark.training
 

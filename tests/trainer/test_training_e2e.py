@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import time
@@ -9,11 +10,11 @@ import urllib.request
 
 import httpx
 import pytest
+from trainyard_runstore.settings import MongoSettings
+from trainyard_runstore.sync_store import RunStore
 
 from tests.support.ports import free_port
 from tests.support.processes import ApiServer, trainer
-from trainyard_runstore.settings import MongoSettings
-from trainyard_runstore.sync_store import RunStore
 
 pytestmark = [pytest.mark.training, pytest.mark.mongo]
 
@@ -51,10 +52,8 @@ def test_smoke_run_completes_with_episodes_checkpoints_and_metrics(mongo_setting
                     "--config", str(tmp_path / "run.yaml")], mongo_settings.uri, mongo_settings.db_name, log)
     samples = []
     while proc.poll() is None:
-        try:
+        with contextlib.suppress(OSError):
             samples.append(scrape(port))
-        except OSError:
-            pass
         time.sleep(0.5)
     text = log.read_text()
     assert proc.returncode == 0, text[-3000:]

@@ -15,13 +15,13 @@ import threading
 from pathlib import Path
 
 import pytest
-
-from tests.support.ferretdb import FerretDB
-from tests.support.processes import ApiServer
+from trainyard_client.run_logger import TrainingRunLogger, error_info
 from trainyard_runstore.schema import RunStatus
 from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
-from trainyard_client.run_logger import TrainingRunLogger, error_info
+
+from tests.support.ferretdb import FerretDB
+from tests.support.processes import ApiServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.mongo]
 

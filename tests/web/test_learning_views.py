@@ -17,12 +17,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from tests.support.ferretdb import FerretDB
-from tests.support.processes import ApiServer, trainer
 from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
 from trainyard_trainer.envs import replay
+
+from tests.support.ferretdb import FerretDB
+from tests.support.processes import ApiServer, trainer
 
 pytestmark = [pytest.mark.browser, pytest.mark.mongo, pytest.mark.training]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from trainyard_runstore.async_store import AsyncRunStore
 
 from trainyard_api.settings import ApiSettings
-from trainyard_runstore.async_store import AsyncRunStore
 
 
 def get_store(request: Request) -> AsyncRunStore:

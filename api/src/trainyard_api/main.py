@@ -14,13 +14,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from pymongo.errors import ConnectionFailure, PyMongoError
+from trainyard_runstore.async_store import AsyncRunStore
+from trainyard_runstore.settings import MongoSettings
 
 from trainyard_api.observability import MONGODB_ERRORS, MONGODB_UP, MetricsMiddleware
 from trainyard_api.routers import benchmarks, checkpoints, evaluation, export, health, ladders, live, training_runs
 from trainyard_api.settings import ApiSettings
 from trainyard_api.web import mount_web
-from trainyard_runstore.async_store import AsyncRunStore
-from trainyard_runstore.settings import MongoSettings
 
 log = logging.getLogger("trainyard_api")
 

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-
 from trainyard_runstore.metrics import MetricSpec
 from trainyard_runstore.schema import Checkpoint, EvalGame, Evaluation, Rollout, RunStats, RunStatus
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from starlette.responses import Response
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
+from starlette.responses import Response
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter("trainyard_api_requests", "HTTP requests", ("route", "method", "status"), registry=REGISTRY)

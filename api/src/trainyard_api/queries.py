@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-
 from trainyard_runstore import layout
 from trainyard_runstore.schema import RunStatus
 

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from trainyard_runstore.schema import utcnow
+
 from trainyard_client.spill import Op
 
 DEAD_LETTER_NAME = "deadletter.jsonl"

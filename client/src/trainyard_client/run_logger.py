@@ -15,8 +15,8 @@ fence, see ``trainyard_runstore.liveness``) and heartbeats with it on every flus
 
 from __future__ import annotations
 
-import logging
 import json
+import logging
 import threading
 import time
 import traceback as tb
@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from pymongo.errors import ConnectionFailure, ExecutionTimeout, OperationFailure, PyMongoError, WTimeoutError
-
+from trainyard_runstore.liveness import StaleWriter
+from trainyard_runstore.metrics import check_name
 from trainyard_runstore.schema import (
     Attempt,
     Checkpoint,
@@ -38,10 +39,9 @@ from trainyard_runstore.schema import (
     RunStatus,
     utcnow,
 )
-from trainyard_runstore.liveness import StaleWriter
-from trainyard_runstore.metrics import check_name
 from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
+
 from trainyard_client import deadletter, spill, wal
 from trainyard_client.spill import Op
 

@@ -19,9 +19,8 @@ from pymongo import AsyncMongoClient
 from trainyard_runstore import layout, liveness, series
 from trainyard_runstore.ladder import Ladder
 from trainyard_runstore.layout import SubStats
-from trainyard_runstore.schema import EvalGame, Episode, Rollout
+from trainyard_runstore.schema import Episode, EvalGame, Rollout
 from trainyard_runstore.settings import MongoSettings
-
 
 
 @dataclass

@@ -40,7 +40,7 @@ from bson import Binary, ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from trainyard_runstore import metrics, packing
-from trainyard_runstore.schema import EvalGame, Episode, Rollout, RunStats, RunStatus
+from trainyard_runstore.schema import Episode, EvalGame, Rollout, RunStats, RunStatus
 
 LAYOUT = 2
 RUNS = "training_runs"  # the slim run index

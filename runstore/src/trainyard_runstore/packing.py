@@ -4,8 +4,8 @@ Every packed document carries its ``columns`` (name and kind) beside the blob, s
 outside schema and a new metric is a new column, not a migration. A bucket of 1,000 episodes packs
 to a few kilobytes instead of ~60 KB of nested values, and a stats page of 500 sub-buckets likewise.
 Smaller documents are cheaper everywhere; on FerretDB's SQLite backend, which scans a collection's
-JSON text even for ``_id`` lookups and converts every nested value, they are what keeps a million-episode run readable in a second. Used only by ``layout``;
-nothing queries inside a packed field.
+JSON text even for ``_id`` lookups and converts every nested value, they are what keeps a
+million-episode run readable in a second. Used only by ``layout``; nothing queries inside a packed field.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from trainyard_trainer.envs import BlokusGame
 from trainyard_trainer.envs.blokus.engine import VARIANTS
 from trainyard_trainer.envs.blokus.pieces import PIECE_NAMES, base_cells

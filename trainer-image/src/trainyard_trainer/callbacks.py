@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import KVWriter
-
+from trainyard_client.run_logger import TrainingRunLogger
 from trainyard_runstore.schema import Rollout, utcnow
+
 from trainyard_trainer import checkpoints, retention
 from trainyard_trainer.metrics import TrainerMetrics
-from trainyard_client.run_logger import TrainingRunLogger
 from trainyard_trainer.settings import RetentionSettings
 
 

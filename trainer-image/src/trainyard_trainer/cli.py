@@ -114,8 +114,8 @@ def _check_env(env_id: str) -> None:
 
 
 def _replay(path: Path) -> int:
-    from trainyard_runstore.sync_store import RunStore
     from trainyard_client import spill
+    from trainyard_runstore.sync_store import RunStore
 
     if not path.exists():
         print(f"trainyard-train replay: {path} does not exist", file=sys.stderr)
@@ -133,6 +133,7 @@ def _replay(path: Path) -> int:
 
 def _sweep(directory: Path, timeout: float) -> int:
     from trainyard_runstore.sync_store import RunStore
+
     from trainyard_trainer.sweep import sweep
 
     store = RunStore()

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from pymongo.errors import PyMongoError
-
 from trainyard_runstore.sync_store import RunStore
+
 from trainyard_trainer import checkpoints
 from trainyard_trainer.settings import ConfigError, evaluation_settings
 

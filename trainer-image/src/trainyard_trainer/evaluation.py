@@ -19,9 +19,9 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
-
 from trainyard_runstore.schema import EvalGame, Evaluation, EvaluationResult, Interval, OpponentResult
 from trainyard_runstore.stats import mean_sd, t_interval, wilson
+
 from trainyard_trainer.envs import BlokusTurnEnv, make_opponent
 from trainyard_trainer.envs.blokus.env import Outcome
 from trainyard_trainer.settings import EvaluationSettings

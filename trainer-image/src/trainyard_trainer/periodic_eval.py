@@ -18,10 +18,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
-
-from trainyard_runstore.schema import EvaluationResult
-from trainyard_trainer import evaluation
 from trainyard_client.run_logger import TrainingRunLogger
+from trainyard_runstore.schema import EvaluationResult
+
+from trainyard_trainer import evaluation
 from trainyard_trainer.settings import EvaluationSettings
 
 log = logging.getLogger(__name__)

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from trainyard_client import spill, wal
 from trainyard_runstore import liveness
 from trainyard_runstore.schema import utcnow
 from trainyard_runstore.sync_store import RunStore
-from trainyard_client import spill, wal
 
 log = logging.getLogger(__name__)
 

@@ -22,15 +22,16 @@ import torch
 from sb3_contrib import MaskablePPO
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
-
-import trainyard_trainer.envs  # noqa: F401 - registers the trainyard/* environments
+from trainyard_client.run_logger import TrainingRunLogger, error_info
 from trainyard_runstore.schema import Attempt, ErrorInfo, RunStatus
 from trainyard_runstore.settings import MongoSettings
+
+import trainyard_trainer.envs  # noqa: F401 - registers the trainyard/* environments
 from trainyard_trainer import checkpoints, evaluation, sweep
 from trainyard_trainer.callbacks import (
-    RunCheckpointCallback,
     DiagnosticsCallback,
     ProgressCallback,
+    RunCheckpointCallback,
     RunLoggerCallback,
     StopOnSignal,
 )
@@ -38,7 +39,6 @@ from trainyard_trainer.curriculum import CurriculumCallback, CurriculumEnv, Mixe
 from trainyard_trainer.metrics import TrainerMetrics
 from trainyard_trainer.periodic_eval import PeriodicEvaluationCallback
 from trainyard_trainer.policy import make_policy
-from trainyard_client.run_logger import TrainingRunLogger, error_info
 from trainyard_trainer.selfplay import SelfPlayEnv, SelfPlayOpponent
 from trainyard_trainer.settings import SelfPlaySettings, TrainerSettings
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from trainyard_runstore import benchmarks
 
 from trainyard_api.deps import StoreDep
 from trainyard_api.routers.training_runs import ERRORS
-from trainyard_runstore import benchmarks
 
 router = APIRouter(prefix="/api/benchmarks", tags=["benchmarks"])
 

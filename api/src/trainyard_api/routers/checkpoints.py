@@ -14,8 +14,8 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from trainyard_api.deps import SettingsDep, StoreDep
-from trainyard_api.settings import ApiSettings
 from trainyard_api.routers.training_runs import ERRORS, load_run
+from trainyard_api.settings import ApiSettings
 
 router = APIRouter(prefix="/api/training-runs", tags=["checkpoints"])
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
+from trainyard_runstore import games
 
 from trainyard_api.deps import StoreDep
 from trainyard_api.models import GameDetail, RolloutList
 from trainyard_api.queries import MAX_NUMBER
 from trainyard_api.routers.training_runs import ERRORS, load_run
-from trainyard_runstore import games
 
 router = APIRouter(prefix="/api/training-runs", tags=["evaluation"])
 

@@ -14,13 +14,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pymongo.errors import PyMongoError
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from trainyard_runstore import series
+from trainyard_runstore.schema import RunStatus
 
 from trainyard_api.deps import SettingsDep, StoreDep
 from trainyard_api.models import RunSummary
 from trainyard_api.queries import MAX_NUMBER
 from trainyard_api.routers.training_runs import ERRORS, RAW_PAGE_LIMIT, load_run
-from trainyard_runstore import series
-from trainyard_runstore.schema import RunStatus
 
 router = APIRouter(prefix="/api/training-runs", tags=["training-runs"])
 

@@ -14,12 +14,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
+from trainyard_runstore import metrics as metric_specs
+from trainyard_runstore.async_store import AsyncRunStore
 
 from trainyard_api.deps import SettingsDep, StoreDep
 from trainyard_api.models import AgentList, DetailMetrics, ErrorResponse, RunDetail, RunSummary
 from trainyard_api.queries import MAX_NUMBER, RunListQuery
-from trainyard_runstore.async_store import AsyncRunStore
-from trainyard_runstore import metrics as metric_specs
 
 router = APIRouter(prefix="/api/training-runs", tags=["training-runs"])
 
