@@ -37,7 +37,7 @@ images: ## Build the trainer, API and operator images (docker or podman if one w
 	  awk '{ printf "%-9s %8.1f MB  %5d s  %s\n", $$1, $$3 / 1e6, $$4, $$2 }'
 
 base-image: ## Build the Python/Node base images from debootstrap (for buildah, when public bases cannot be pulled)
-	@bash scripts/images/base-image.sh
+	@bash scripts/images/build.sh base
 
 kind-up: $(HELM) images ## For a user with Docker: kind cluster, images, chart, smoke TrainingRun; prints the UI address
 	@command -v kind >/dev/null || test -x $(TRAINYARD_CACHE)/kind-v$(KIND_VERSION)/kind || \

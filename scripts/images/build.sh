@@ -2,6 +2,7 @@
 # `make images`: builds the trainer, API and operator images from their Dockerfiles.
 #
 #   scripts/images/build.sh [trainer|api|operator ...]     (default: all three)
+#   scripts/images/build.sh base                           (only the debootstrap bases: make base-image)
 #
 # With docker or podman (when its engine answers) the Dockerfiles build as a user would build them.
 # Otherwise buildah (`--isolation chroot`, storage in the cache, not /var) builds them on the base
@@ -24,6 +25,14 @@ IMAGE_TAG=${IMAGE_TAG:-dev}
 declare -A DOCKERFILE=([trainer]=trainer-image/Dockerfile [api]=api/Dockerfile [operator]=operator/Dockerfile)
 names=("$@")
 ((${#names[@]})) || names=(trainer api operator)
+# buildah (as root) keeps its blob-info cache in /var/lib/containers/cache and network configs in
+# /run/containers whatever --root says: the path is fixed in containers/image. Remove those folders
+# afterwards when this build created them, so that building leaves the machine as it found it.
+created=()
+for dir in /var/lib/containers /run/containers; do [[ -e $dir ]] || created+=("$dir"); done
+trap 'for dir in "${created[@]}"; do rm -rf "$dir"; done' EXIT
+
+if [[ ${1:-} == base ]]; then bash "$here/base-image.sh"; exit; fi
 builder=$(pick_builder)
 cd "$repo"
 
