@@ -22,12 +22,13 @@ import time
 import traceback as tb
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pymongo.errors import ConnectionFailure, ExecutionTimeout, OperationFailure, PyMongoError, WTimeoutError
 from trainyard_runstore.liveness import StaleWriter
-from trainyard_runstore.metrics import check_name
+from trainyard_runstore.metrics import MetricSpec, check_name
 from trainyard_runstore.schema import (
     Attempt,
     Checkpoint,
@@ -109,9 +110,13 @@ class TrainingRunLogger:
         heartbeat_interval: float = 10.0,
         close_timeout: float = 15.0,
         store: RunStore | None = None,
+        metrics: Sequence[MetricSpec] = (),
     ):
         self.run_id = run_id or str(uuid.uuid4())
-        self.record = RunRecord(run_id=self.run_id, agent_id=agent_id, algorithm=algorithm, config=config or {})
+        # Declared custom metrics (``custom("opponent_score", unit="points")``) are stored with the new run,
+        # so the API and UI show their unit and description; undeclared ones are declared on first use.
+        self.record = RunRecord(run_id=self.run_id, agent_id=agent_id, algorithm=algorithm, config=config or {},
+                                metric_specs={check_name(m.name): m for m in metrics})
         self.run_dir = Path(spill_dir) / self.run_id
         self.spill_path = self.run_dir / spill.SPILL_NAME  # files of older trainers: ``trainyard-train replay``
         self.dead_letter_path = self.run_dir / deadletter.DEAD_LETTER_NAME

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from trainyard_runstore.metrics import BUILTIN as _BUILTIN_METRICS
+from trainyard_runstore.metrics import MetricSpec
 
 BUILTIN_METRIC_NAMES = tuple(_BUILTIN_METRICS)
 
@@ -251,3 +252,6 @@ class RunRecord(BaseModel):
     last_rollout: Rollout | None = None
     evaluations: list[Evaluation] = Field(default_factory=list, description="every evaluation, newest last")
     evaluation: Evaluation | None = Field(default=None, description="the newest evaluation")
+    metric_specs: dict[str, MetricSpec] = Field(
+        default_factory=dict, description="custom metrics by name, declared at start (with unit and description) "
+                                          "or on first use")
