@@ -94,7 +94,7 @@ const scenarios = {
     }
     await page.locator('[data-testid="invalid-actions-ok"]').waitFor();
     assert.equal(await page.locator('[data-testid="invalid-actions-warning"]').count(), 0);
-    const length = await expectChart(page, "chart-length", { series: 2 });
+    const length = await expectChart(page, "chart-steps", { series: 2 });
     assert.equal(length.points, run.episodes, "episode length: one point per episode");
 
     // Charts on the timestep axis zoom together.

@@ -179,10 +179,10 @@ const scenarios = {
     await openList(page);
     await page.locator(`[data-testid="run-row"][data-run-id="${runId}"] [data-testid="view-details"]`).click();
     await page.waitForURL(`${BASE_URL}/training/${encodeURIComponent(runId)}`);
-    const reward = await expectChart(page, "chart-reward", { series: [2, 4], minPoints: 1 });
+    const reward = await expectChart(page, "chart-total_reward", { series: [2, 4], minPoints: 1 });
     if (run.episodes <= 5000) assert.equal(reward.points, run.episodes, "reward chart: one point per episode");
-    if (run.has_win_rate !== false) await expectChart(page, "chart-winrate", { series: [2, 4] });
-    else await page.locator('[data-testid="chart-winrate-empty"]').waitFor();
+    if (run.has_win_rate !== false) await expectChart(page, "chart-win_rate", { series: [2, 4] });
+    else assert.equal(await page.locator('[data-testid="chart-win_rate"]').count(), 0, "no win rate chart without games");
     if (run.status !== "running") {
       assert.equal(
         toInt(await page.locator('[data-testid="stat-episodes"]').innerText()),
@@ -225,9 +225,9 @@ const scenarios = {
     await page.waitForURL(
       (url) => url.pathname === "/training/compare" && url.searchParams.get("runs") === `${a},${b}`,
     );
-    await expectChart(page, "compare-reward", { series: 2 });
+    await expectChart(page, "compare-total_reward", { series: 2 });
     const withWins = [a, b].every((id) => runOf(fixture, id).has_win_rate !== false);
-    if (withWins) await expectChart(page, "compare-winrate", { series: 2 });
+    if (withWins) await expectChart(page, "compare-win_rate", { series: 2 });
     const legend = await page.locator('[data-testid="compare-legend"]').innerText();
     for (const id of [a, b]) assert.ok(legend.includes(id.slice(0, 12)), `legend names ${id}`);
     const diffRows = await until(() => page.locator('[data-testid="config-diff-row"]').count());
@@ -236,7 +236,7 @@ const scenarios = {
 
     await page.locator('[data-testid="axis-timestep"]').click();
     await page.waitForURL((url) => url.searchParams.get("x") === "timestep");
-    await expectChart(page, "compare-reward", { series: 2 });
+    await expectChart(page, "compare-total_reward", { series: 2 });
   },
 
   async notFound(page) {

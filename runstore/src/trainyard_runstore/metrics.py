@@ -33,16 +33,18 @@ class MetricSpec(BaseModel):
         default="mean", description="value of a downsampled point: mean, last or sum of its episodes "
                                     "(min and max are always kept as <name>_min and <name>_max)")
     builtin: bool = True
+    chart: bool = Field(default=True, description="the run page draws a chart of it (false: shown another way)")
 
 
 EPISODE_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(name="total_reward", type="float", unit="reward", description="sum of the episode's rewards"),
     MetricSpec(name="steps", type="int", unit="steps", description="agent steps in the episode"),
-    MetricSpec(name="win", type="bool", description="the agent won the game (games only)"),
+    MetricSpec(name="win", type="bool", description="the agent won the game (games only)", chart=False),
     MetricSpec(name="epsilon", type="float", description="exploration rate (value-based agents)", aggregation="last"),
     MetricSpec(name="timestep", type="int", unit="steps", description="global timestep when the episode ended",
+               aggregation="last", chart=False),
+    MetricSpec(name="win_rate", type="float", unit="fraction", description="rolling win rate after this episode",
                aggregation="last"),
-    MetricSpec(name="win_rate", type="float", description="rolling win rate after this episode", aggregation="last"),
 )
 BUILTIN: dict[str, MetricSpec] = {m.name: m for m in EPISODE_METRICS}
 

@@ -22,6 +22,7 @@ describe("normalize", () => {
       duration_seconds: null,
       metadata: {},
       config: {},
+      metric_specs: [],
       checkpoint_paths: [],
       evaluations: [],
       evaluation: null,

@@ -21,6 +21,7 @@ export function normalizeDetail(wire: WireRunDetail): RunDetail {
   return {
     ...normalizeSummary(wire),
     config: wire.config ?? {},
+    metric_specs: wire.metric_specs ?? [],
     checkpoint_paths: wire.checkpoint_paths ?? [],
     evaluations: wire.evaluations ?? [],
     evaluation: wire.evaluation ?? null,

@@ -693,6 +693,12 @@ export interface components {
              */
             builtin: boolean;
             /**
+             * Chart
+             * @description the run page draws a chart of it (false: shown another way)
+             * @default true
+             */
+            chart: boolean;
+            /**
              * Description
              * @default
              */

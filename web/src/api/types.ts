@@ -23,6 +23,8 @@ export type Episode = NonNullable<WireRunDetail["metrics"]["episodes"]>[number];
 export type WinRatePoint = NonNullable<WireRunDetail["metrics"]["rolling_win_rate"]>[number];
 export type Checkpoint = NonNullable<WireRunDetail["checkpoint_paths"]>[number];
 export type RunEvaluation = NonNullable<WireRunDetail["evaluations"]>[number];
+/** A per-episode metric's declaration (built-in or custom): name, type, unit, description, aggregation. */
+export type MetricSpec = NonNullable<WireRunDetail["metric_specs"]>[number];
 
 type Defaulted = "end_time" | "duration_seconds" | "metadata" | "metrics";
 
@@ -38,6 +40,8 @@ export interface RunSummary extends Omit<WireRunSummary, Defaulted> {
 /** One run with its (possibly downsampled) series, configuration and checkpoints. */
 export interface RunDetail extends Omit<RunSummary, "metrics"> {
   config: Record<string, unknown>;
+  /** The run's per-episode metrics, built-in then custom; charts and Compare iterate over these. */
+  metric_specs: MetricSpec[];
   checkpoint_paths: Checkpoint[];
   /** Every evaluation of the run, newest last (empty when none), and the newest one. */
   evaluations: RunEvaluation[];

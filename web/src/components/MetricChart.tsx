@@ -12,6 +12,10 @@ import { UPlotChart } from "./UPlotChart";
 
 export interface MetricChartProps {
   title: string;
+  /** Shown next to the title (e.g. "points"); omitted when empty. */
+  unit?: string;
+  /** One line under the title, e.g. the metric's declared description. */
+  description?: string;
   testId: string;
   series: MetricSeries;
   color: string;
@@ -40,6 +44,24 @@ function valueFormatter(percent: boolean) {
     v === null || v === undefined ? "—" : percent ? `${(v * 100).toFixed(1)}%` : v.toFixed(3);
 }
 
+/** A chart card's title, with its unit as a pill and a one-line description under it. */
+export function ChartTitle(props: { title: string; unit?: string; description?: string; testId: string }) {
+  const { title, unit, description, testId } = props;
+  return (
+    <div className="chart-card__title">
+      <h3>
+        {title}
+        {unit && (
+          <span className="chart-card__unit" data-testid={`${testId}-unit`}>
+            {unit}
+          </span>
+        )}
+      </h3>
+      {description && <p className="chart-card__description">{description}</p>}
+    </div>
+  );
+}
+
 export function SmoothingSlider({ value, onChange }: { value: number; onChange: (v: number) => void }) {
   const id = useId();
   return (
@@ -62,7 +84,7 @@ export function SmoothingSlider({ value, onChange }: { value: number; onChange: 
 
 export function MetricChart(props: MetricChartProps) {
   const { title, testId, series, color, xLabel, yLabel, percent = false, syncKey, onZoom, emptyText, note } = props;
-  const { height, smooth = true } = props;
+  const { height, smooth = true, unit, description } = props;
   const [chosenSmoothing, setSmoothing] = useState(DEFAULT_SMOOTHING);
   const smoothing = smooth ? chosenSmoothing : 0;
   const banded = Boolean(series.band);
@@ -110,7 +132,7 @@ export function MetricChart(props: MetricChartProps) {
   return (
     <section className="card chart-card" aria-label={title}>
       <header className="chart-card__header">
-        <h3>{title}</h3>
+        <ChartTitle title={title} unit={unit} description={description} testId={testId} />
         {series.x.length > 0 && smooth && <SmoothingSlider value={smoothing} onChange={setSmoothing} />}
       </header>
       {series.x.length === 0 ? (

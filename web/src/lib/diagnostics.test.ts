@@ -3,7 +3,6 @@ import type { Evaluation, Rollout } from "../api/evaluation";
 import {
   compareEvaluationCurves,
   curveSeries,
-  epsilonSeries,
   evaluationCurves,
   evaluationHistory,
   invalidActions,
@@ -74,13 +73,6 @@ describe("invalidActions", () => {
       invalidActions([rollout(1, 1), rollout(2, 2, { invalid_actions: 3 }), rollout(3, 3, { invalid_actions: 1 })]),
     ).toEqual({ total: 4, rollouts: [2, 3] });
     expect(invalidActions([rollout(1, 1)]).total).toBe(0);
-  });
-});
-
-describe("epsilonSeries", () => {
-  it("is null when no episode has an epsilon", () => {
-    expect(epsilonSeries([{ episode: 1, total_reward: 0, steps: 3 }])).toBeNull();
-    expect(epsilonSeries([{ episode: 1, total_reward: 0, steps: 3, epsilon: 0.5 }])?.y).toEqual([0.5]);
   });
 });
 

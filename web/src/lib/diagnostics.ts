@@ -3,7 +3,6 @@
  * history into win-rate-against-timesteps curves with their interval bands. Pure functions.
  */
 import type { Evaluation, Rollout } from "../api/evaluation";
-import type { Episode } from "../api/types";
 import type { MetricSeries } from "./series";
 
 const num = (v: number | null | undefined): number | null =>
@@ -66,17 +65,6 @@ export function invalidActions(rollouts: readonly Rollout[]): { total: number; r
     }
   }
   return { total, rollouts: bad };
-}
-
-/** Episode length (the episodes' `steps`) over episodes. */
-export function episodeLengthSeries(episodes: readonly Episode[]): MetricSeries {
-  return { x: episodes.map((e) => e.episode), y: episodes.map((e) => num(e.steps)) };
-}
-
-/** Epsilon over episodes, or null when no episode carries one (PPO runs). */
-export function epsilonSeries(episodes: readonly Episode[]): MetricSeries | null {
-  const y = episodes.map((e) => num(e.epsilon));
-  return y.some((v) => v !== null) ? { x: episodes.map((e) => e.episode), y } : null;
 }
 
 /** One point of an evaluation curve, with the evaluation it came from (for opening its games). */

@@ -1,10 +1,9 @@
 /**
- * Shaping API metric points into plain chart series: reward and win-rate series (with the min/max
- * band of downsampled buckets), x alignment by episode or timestep, merging live episodes into
- * history, and joining several runs onto one x axis for the comparison overlay.
- * Pure functions; charts (components/MetricChart, pages/ComparePage) only draw what these return.
+ * Plain chart series and their plumbing: the series type, episode → timestep lookup, merging live
+ * episodes into history, and joining several runs onto one x axis for the comparison overlay. The
+ * series of a metric by name is lib/metrics' `metricSeries`. Pure functions.
  */
-import type { Episode, WinRatePoint } from "../api/types";
+import type { Episode } from "../api/types";
 
 export type XAxis = "episode" | "timestep";
 
@@ -16,88 +15,14 @@ export interface MetricSeries {
   band?: { min: (number | null)[]; max: (number | null)[] };
 }
 
-const num = (v: number | null | undefined): number | null =>
-  v !== null && v !== undefined && Number.isFinite(v) ? v : null;
-
-function isAscending(xs: readonly number[]): boolean {
-  for (let i = 1; i < xs.length; i++) if (xs[i] < xs[i - 1]) return false;
-  return true;
-}
-
-/** Sort the points of a series by x (stable), if they are not sorted already. */
-function sortByX(series: MetricSeries): MetricSeries {
-  if (isAscending(series.x)) return series;
-  const order = series.x.map((_, i) => i).sort((a, b) => series.x[a] - series.x[b]);
-  const pick = <T>(arr: readonly T[]) => order.map((i) => arr[i]);
-  return {
-    x: pick(series.x),
-    y: pick(series.y),
-    band: series.band && { min: pick(series.band.min), max: pick(series.band.max) },
-  };
-}
-
-function xOf(ep: Episode, axis: XAxis): number | null {
-  return axis === "episode" ? ep.episode : num(ep.timestep);
-}
-
-/** Episode reward over episodes (or timesteps; points without a timestep are dropped). */
-export function rewardSeries(episodes: readonly Episode[], axis: XAxis = "episode"): MetricSeries {
-  const x: number[] = [];
-  const y: (number | null)[] = [];
-  const min: (number | null)[] = [];
-  const max: (number | null)[] = [];
-  let banded = false;
-  for (const ep of episodes) {
-    const xv = xOf(ep, axis);
-    if (xv === null) continue;
-    x.push(xv);
-    y.push(num(ep.total_reward));
-    const lo = num(ep.total_reward_min);
-    const hi = num(ep.total_reward_max);
-    if (lo !== null || hi !== null) banded = true;
-    min.push(lo ?? num(ep.total_reward));
-    max.push(hi ?? num(ep.total_reward));
-  }
-  return sortByX(banded ? { x, y, band: { min, max } } : { x, y });
-}
-
 /** Episode number → timestep, from the episodes that carry one. */
 export function timestepIndex(episodes: readonly Episode[]): Map<number, number> {
   const index = new Map<number, number>();
   for (const ep of episodes) {
-    const t = num(ep.timestep);
-    if (t !== null) index.set(ep.episode, t);
+    const t = ep.timestep;
+    if (typeof t === "number" && Number.isFinite(t)) index.set(ep.episode, t);
   }
   return index;
-}
-
-/**
- * Rolling win rate over episodes, or over timesteps through the episodes' timesteps (points whose
- * episode has no known timestep are dropped).
- */
-export function winRateSeries(
-  points: readonly WinRatePoint[],
-  axis: XAxis = "episode",
-  episodes: readonly Episode[] = [],
-): MetricSeries {
-  const steps = axis === "timestep" ? timestepIndex(episodes) : null;
-  const x: number[] = [];
-  const y: (number | null)[] = [];
-  const min: (number | null)[] = [];
-  const max: (number | null)[] = [];
-  let banded = false;
-  for (const p of points) {
-    const xv = steps ? steps.get(p.episode) : p.episode;
-    if (xv === undefined) continue;
-    x.push(xv);
-    y.push(num(p.win_rate));
-    const lo = num(p.win_rate_min);
-    const hi = num(p.win_rate_max);
-    if (lo !== null || hi !== null) banded = true;
-    min.push(lo ?? num(p.win_rate));
-    max.push(hi ?? num(p.win_rate));
-  }
-  return sortByX(banded ? { x, y, band: { min, max } } : { x, y });
 }
 
 /**

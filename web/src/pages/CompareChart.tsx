@@ -4,7 +4,7 @@
  */
 import { useMemo } from "react";
 import type uPlot from "uplot";
-import { percentTick } from "../components/MetricChart";
+import { ChartTitle, percentTick } from "../components/MetricChart";
 import { UPlotChart } from "../components/UPlotChart";
 import { shortId } from "../lib/format";
 import { alignSeries, type MetricSeries } from "../lib/series";
@@ -18,6 +18,8 @@ export interface CompareLine {
 
 export interface CompareChartProps {
   title: string;
+  unit?: string;
+  description?: string;
   testId: string;
   lines: readonly CompareLine[];
   smoothing: number;
@@ -30,6 +32,7 @@ export interface CompareChartProps {
 
 export function CompareChart(props: CompareChartProps) {
   const { title, testId, lines, smoothing, xLabel, yLabel, percent = false, syncKey = "compare" } = props;
+  const { unit, description } = props;
   const data = useMemo<uPlot.AlignedData>(() => {
     const { x, ys } = alignSeries(lines.map((l) => ({ x: l.series.x, y: emaSmooth(l.series.y, smoothing) })));
     return [x, ...ys] as uPlot.AlignedData;
@@ -60,7 +63,7 @@ export function CompareChart(props: CompareChartProps) {
   return (
     <section className="card chart-card" aria-label={title}>
       <header className="chart-card__header">
-        <h3>{title}</h3>
+        <ChartTitle title={title} unit={unit} description={description} testId={testId} />
       </header>
       {!hasPoints ? (
         <div className="chart-empty" data-testid={`${testId}-empty`}>

@@ -1,6 +1,7 @@
 /**
- * `/training/compare?runs=a,b,...`: the reward and win-rate curves of 2–8 runs overlaid (x axis by
- * episode or timestep, `x` search param), their evaluation win rate per opponent over timesteps, a
+ * `/training/compare?runs=a,b,...`: the curves of 2–8 runs overlaid, one chart per declared
+ * per-episode metric any of them has (built-in and custom; x axis by episode or timestep, `x` search
+ * param), their evaluation win rate per opponent over timesteps, a
  * legend, and the configuration keys that differ.
  */
 import { useMemo, useState } from "react";
@@ -17,7 +18,17 @@ import { diffConfigs, formatConfigValue } from "../lib/configDiff";
 import { MAX_COMPARE, parseRunIds } from "../lib/filters";
 import { shortId } from "../lib/format";
 import { compareEvaluationCurves } from "../lib/diagnostics";
-import { rewardSeries, winRateSeries, type XAxis } from "../lib/series";
+import {
+  axisLabel,
+  hasValues,
+  isPercent,
+  metricLabel,
+  metricSeries,
+  pointsOf,
+  unionSpecs,
+  unitLabel,
+} from "../lib/metrics";
+import type { XAxis } from "../lib/series";
 import { CompareChart, type CompareLine } from "./CompareChart";
 
 export function ComparePage() {
@@ -46,17 +57,24 @@ export function ComparePage() {
   });
   const loading = compare.pending;
 
-  const rewardLines = useMemo<CompareLine[]>(
-    () => runs.map(({ id, color, run }) => ({ label: id, color, series: rewardSeries(run.metrics.episodes, axis) })),
-    [runs, axis],
-  );
-  const winRateLines = useMemo<CompareLine[]>(
+  // One chart per metric any run has values for; each run's line only where it has values.
+  const metricCharts = useMemo(
     () =>
-      runs.map(({ id, color, run }) => ({
-        label: id,
-        color,
-        series: winRateSeries(run.metrics.rolling_win_rate, axis, run.metrics.episodes),
-      })),
+      unionSpecs(runs.map((r) => r.run.metric_specs))
+        .map((spec) => ({
+          spec,
+          lines: runs
+            .map(({ id, color, run }): CompareLine => {
+              const { episodes, rolling_win_rate: winRates } = run.metrics;
+              return {
+                label: id,
+                color,
+                series: metricSeries(pointsOf(spec.name, episodes, winRates), spec.name, axis, episodes),
+              };
+            })
+            .filter((line) => hasValues(line.series)),
+        }))
+        .filter((chart) => chart.lines.length > 0),
     [runs, axis],
   );
   const evalCurves = useMemo(
@@ -145,23 +163,20 @@ export function ComparePage() {
         </div>
       ) : (
         <div className="charts">
-          <CompareChart
-            title="Episode Reward"
-            testId="compare-reward"
-            lines={rewardLines}
-            smoothing={smoothing}
-            xLabel={xLabel}
-            yLabel="Reward"
-          />
-          <CompareChart
-            title="Rolling Win Rate"
-            testId="compare-winrate"
-            lines={winRateLines}
-            smoothing={smoothing}
-            xLabel={xLabel}
-            yLabel="Win rate"
-            percent
-          />
+          {metricCharts.map(({ spec, lines }) => (
+            <CompareChart
+              key={spec.name}
+              title={metricLabel(spec.name)}
+              unit={unitLabel(spec)}
+              description={spec.description}
+              testId={`compare-${spec.name}`}
+              lines={lines}
+              smoothing={spec.aggregation === "last" ? 0 : smoothing}
+              xLabel={xLabel}
+              yLabel={axisLabel(spec)}
+              percent={isPercent(spec)}
+            />
+          ))}
           {evalCurves.map(({ opponent, runs: lines }) => (
             <CompareChart
               key={opponent}

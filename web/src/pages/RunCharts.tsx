@@ -1,18 +1,29 @@
 /**
- * The detail page's charts over episodes (reward, rolling win rate, episode length, epsilon when the
- * agent has one), cursor- and zoom-synced.
- * Drag-selecting a range of downsampled data asks the page for finer data of that range.
+ * The detail page's charts over episodes: one per declared per-episode metric the run has data for
+ * (built-in and custom, from `metric_specs`), titled with its name, unit and description,
+ * cursor- and zoom-synced. Drag-selecting a range of downsampled data asks the page for finer data of
+ * that range. A new metric declaration gets its chart here without code of its own.
  */
 import { useMemo } from "react";
-import type { Episode, WinRatePoint } from "../api/types";
+import type { Episode, MetricSpec, WinRatePoint } from "../api/types";
 import { MetricChart } from "../components/MetricChart";
 import { SERIES_COLORS } from "../components/palette";
 import { formatInteger } from "../lib/format";
-import { episodeLengthSeries, epsilonSeries } from "../lib/diagnostics";
-import { rewardSeries, winRateSeries } from "../lib/series";
+import {
+  axisLabel,
+  chartedSpecs,
+  hasValues,
+  isPercent,
+  metricLabel,
+  metricSeries,
+  pointsOf,
+  unitLabel,
+} from "../lib/metrics";
+import type { MetricSeries } from "../lib/series";
 
 export interface RunChartsProps {
   runId: string;
+  specs: readonly MetricSpec[];
   episodes: readonly Episode[];
   winRates: readonly WinRatePoint[];
   downsampled: boolean;
@@ -23,25 +34,35 @@ export interface RunChartsProps {
   onResetZoom: () => void;
 }
 
+interface Chart {
+  spec: MetricSpec;
+  series: MetricSeries;
+}
+
 export function RunCharts(props: RunChartsProps) {
-  const { runId, episodes, winRates, downsampled, resolution, zoomed, loadingFiner, onZoom, onResetZoom } = props;
-  const reward = useMemo(() => rewardSeries(episodes), [episodes]);
-  const winRate = useMemo(() => winRateSeries(winRates), [winRates]);
-  const length = useMemo(() => episodeLengthSeries(episodes), [episodes]);
-  const epsilon = useMemo(() => epsilonSeries(episodes), [episodes]);
+  const { runId, specs, episodes, winRates, downsampled, resolution, zoomed, loadingFiner, onZoom, onResetZoom } =
+    props;
+  const charts = useMemo<Chart[]>(
+    () =>
+      chartedSpecs(specs)
+        .map((spec) => ({ spec, series: metricSeries(pointsOf(spec.name, episodes, winRates), spec.name) }))
+        .filter((c) => hasValues(c.series)),
+    [specs, episodes, winRates],
+  );
+  const shown = episodes.length;
 
   const note = (
     <>
       {downsampled ? (
         <span>
-          Downsampled: each point is the mean of {formatInteger(resolution)} episodes; the band spans their min and max.
-          Drag across a chart to load finer data.
+          Downsampled: each point stands for {formatInteger(resolution)} episodes (their mean, or the last value for
+          metrics such as epsilon); the band spans their min and max. Drag across a chart to load finer data.
         </span>
       ) : (
         <span>
-          {zoomed && reward.x.length > 0
-            ? `Episodes ${formatInteger(reward.x[0])}–${formatInteger(reward.x[reward.x.length - 1])} at full resolution.`
-            : `All ${formatInteger(reward.x.length)} episodes shown.`}{" "}
+          {zoomed && shown > 0
+            ? `Episodes ${formatInteger(episodes[0].episode)}–${formatInteger(episodes[shown - 1].episode)} at full resolution.`
+            : `All ${formatInteger(shown)} episodes shown.`}{" "}
           Drag to zoom, double-click to reset.
         </span>
       )}
@@ -54,57 +75,40 @@ export function RunCharts(props: RunChartsProps) {
     </>
   );
 
+  if (charts.length === 0) {
+    return (
+      <div className="charts">
+        <section className="card chart-card" aria-label="Episode metrics">
+          <div className="chart-empty" data-testid="charts-empty">
+            No episodes logged yet.
+          </div>
+        </section>
+      </div>
+    );
+  }
+
   return (
-    <div className="charts">
-      <MetricChart
-        title="Episode Reward"
-        testId="chart-reward"
-        series={reward}
-        color={SERIES_COLORS[0]}
-        xLabel="Episode"
-        yLabel="Reward"
-        syncKey={`run-${runId}`}
-        onZoom={onZoom}
-        emptyText="No episodes logged yet."
-        note={note}
-      />
-      <MetricChart
-        title="Rolling Win Rate"
-        testId="chart-winrate"
-        series={winRate}
-        color={SERIES_COLORS[2]}
-        xLabel="Episode"
-        yLabel="Win rate"
-        percent
-        syncKey={`run-${runId}`}
-        onZoom={onZoom}
-        emptyText="No win/loss outcomes recorded for this run."
-      />
-      <MetricChart
-        title="Episode Length"
-        testId="chart-length"
-        series={length}
-        color={SERIES_COLORS[4]}
-        xLabel="Episode"
-        yLabel="Steps"
-        syncKey={`run-${runId}`}
-        onZoom={onZoom}
-        emptyText="No episodes logged yet."
-      />
-      {epsilon && (
+    <div className="charts" data-testid="run-charts" data-metrics={charts.map((c) => c.spec.name).join(",")}>
+      {charts.map(({ spec, series }, i) => (
         <MetricChart
-          title="Epsilon"
-          testId="chart-epsilon"
-          series={epsilon}
-          color={SERIES_COLORS[3]}
+          key={spec.name}
+          title={metricLabel(spec.name)}
+          unit={unitLabel(spec)}
+          description={spec.description}
+          testId={`chart-${spec.name}`}
+          series={series}
+          color={SERIES_COLORS[i % SERIES_COLORS.length]}
           xLabel="Episode"
-          yLabel="Epsilon"
+          yLabel={axisLabel(spec)}
+          percent={isPercent(spec)}
+          // A rolling or scheduled value (a group keeps its last) is drawn as it is, not smoothed again.
+          smooth={spec.aggregation !== "last"}
           syncKey={`run-${runId}`}
           onZoom={onZoom}
-          emptyText="No epsilon recorded."
-          smooth={false}
+          emptyText="No values recorded."
+          note={i === 0 ? note : undefined}
         />
-      )}
+      ))}
     </div>
   );
 }

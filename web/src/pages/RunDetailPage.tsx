@@ -182,6 +182,7 @@ export function RunDetailPage() {
           {metrics && (
             <RunCharts
               runId={runId}
+              specs={run.metric_specs}
               episodes={range ? metrics.episodes : allEpisodes}
               winRates={range ? metrics.rolling_win_rate : allWinRates}
               downsampled={metrics.downsampled}
