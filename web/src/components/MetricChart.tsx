@@ -21,6 +21,8 @@ export interface MetricChartProps {
   color: string;
   xLabel: string;
   yLabel: string;
+  /** The line's name in the legend (default: `yLabel`). */
+  seriesLabel?: string;
   /** Values are fractions shown as percentages on a fixed 0–100% axis. */
   percent?: boolean;
   syncKey?: string;
@@ -41,7 +43,13 @@ export function percentTick(value: number): string {
 
 function valueFormatter(percent: boolean) {
   return (_u: uPlot, v: number | null) =>
-    v === null || v === undefined ? "—" : percent ? `${(v * 100).toFixed(1)}%` : v.toFixed(3);
+    v === null || v === undefined
+      ? "—"
+      : percent
+        ? `${(v * 100).toFixed(1)}%`
+        : Number.isInteger(v)
+          ? String(v) // counts such as steps
+          : v.toFixed(3);
 }
 
 /** A chart card's title, with its unit as a pill and a one-line description under it. */
@@ -85,6 +93,7 @@ export function SmoothingSlider({ value, onChange }: { value: number; onChange: 
 export function MetricChart(props: MetricChartProps) {
   const { title, testId, series, color, xLabel, yLabel, percent = false, syncKey, onZoom, emptyText, note } = props;
   const { height, smooth = true, unit, description } = props;
+  const name = props.seriesLabel ?? yLabel;
   const [chosenSmoothing, setSmoothing] = useState(DEFAULT_SMOOTHING);
   const smoothing = smooth ? chosenSmoothing : 0;
   const banded = Boolean(series.band);
@@ -96,8 +105,8 @@ export function MetricChart(props: MetricChartProps) {
   }, [series, smoothing]);
 
   const labels = useMemo(
-    () => [yLabel, `${yLabel} (EMA)`, ...(banded ? [`${yLabel} min`, `${yLabel} max`] : [])],
-    [yLabel, banded],
+    () => [name, `${name} (EMA)`, ...(banded ? [`${name} min`, `${name} max`] : [])],
+    [name, banded],
   );
 
   const options = useMemo<Omit<uPlot.Options, "width" | "height">>(() => {

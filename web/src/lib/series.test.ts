@@ -8,7 +8,6 @@ const raw: Episode[] = [
   { episode: 3, total_reward: 3, steps: 8, win: true, timestep: 30 },
 ];
 
-
 describe("timestepIndex", () => {
   it("maps episode numbers to timesteps", () => {
     expect([...timestepIndex(raw)]).toEqual([

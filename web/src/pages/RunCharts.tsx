@@ -100,6 +100,7 @@ export function RunCharts(props: RunChartsProps) {
           color={SERIES_COLORS[i % SERIES_COLORS.length]}
           xLabel="Episode"
           yLabel={axisLabel(spec)}
+          seriesLabel={metricLabel(spec.name)}
           percent={isPercent(spec)}
           // A rolling or scheduled value (a group keeps its last) is drawn as it is, not smoothed again.
           smooth={spec.aggregation !== "last"}

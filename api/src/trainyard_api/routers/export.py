@@ -112,6 +112,7 @@ async def export_run(
     async def json_body() -> AsyncIterator[str]:
         head = RunSummary.from_doc(doc).model_dump(mode="json", exclude={"metrics"})
         head["config"] = doc.get("config") or {}
+        head["metric_specs"] = [m.model_dump() for m in run_metric_specs(doc) if m.name in cols]  # units
         head["checkpoint_paths"] = [
             {**c, "time": c["time"].isoformat() if c.get("time") else None} for c in doc.get("checkpoint_paths") or []
         ]
