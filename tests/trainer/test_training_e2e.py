@@ -63,6 +63,8 @@ def test_smoke_run_completes_with_episodes_checkpoints_and_metrics(mongo_setting
     assert episodes[-1] > episodes[0]
     # the loss gauge appears once the first PPO update ran (a word in the log proves nothing)
     assert any("trainyard_trainer_ppo_loss" in s for s in samples), samples[-1:]
+    # per-episode gauges come from the metric declarations (trainyard_runstore.metrics)
+    assert any(s.get("trainyard_trainer_episode_steps", 0) > 0 for s in samples), samples[-1:]
 
     store = RunStore(mongo_settings)
     run = store.get_run("smoke-1")

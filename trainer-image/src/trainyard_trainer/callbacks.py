@@ -49,10 +49,8 @@ class RunLoggerCallback(BaseCallback):
             self.episodes_seen += 1
             self._rewards.append(float(ep["r"]))
             self.metrics.episodes.inc()
-            self.metrics.episode_reward.set(ep["r"])
             self.metrics.episode_reward_mean.set(sum(self._rewards) / len(self._rewards))
-            if logged.win_rate is not None:
-                self.metrics.win_rate.set(logged.win_rate)
+            self.metrics.observe_episode(logged, self.run_logger.record.metric_specs)
         return True
 
     def _on_rollout_end(self) -> None:

@@ -2,17 +2,37 @@
 
 Names carry the ``trainyard_trainer_`` prefix and their unit; every series is labelled with
 ``run_id`` and ``agent_id`` so Grafana can link a series to the run's page in the web UI.
+
+Per-episode values come from the metric declarations (``trainyard_runstore.metrics``): every declared
+metric, built-in or custom, is a gauge ``trainyard_trainer_episode_<name>`` holding the last episode's
+value, with the declaration's description and unit as help text. A new declaration needs no code here.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+from trainyard_runstore.metrics import EPISODE_METRICS, MetricSpec, spec
+from trainyard_runstore.schema import Episode
 
 log = logging.getLogger(__name__)
 
 LABELS = ("run_id", "agent_id")
+
+# Names dashboards and alerts used before the gauges were derived from the declarations.
+LEGACY_NAMES = {"total_reward": "trainyard_trainer_episode_reward",
+                "win_rate": "trainyard_trainer_rolling_win_rate_ratio"}
+
+
+def episode_metric_name(name: str) -> str:
+    return LEGACY_NAMES.get(name, f"trainyard_trainer_episode_{name}")
+
+
+def episode_metric_help(m: MetricSpec) -> str:
+    unit = "0 or 1" if m.type == "bool" else ("0-1" if m.unit == "fraction" else m.unit)
+    return f"Last episode: {m.description or m.name}" + (f" ({unit})" if unit else "")
 
 
 class TrainerMetrics:
@@ -28,14 +48,18 @@ class TrainerMetrics:
             return g if extra else g.labels(*lv)
 
         self._labels = lv
+        # Built-in families exist from the start (a dashboard's query names them); a run's series
+        # appears with its first value, so a PPO run shows no epsilon at 0.
+        self._episode_gauges: dict[str, Gauge] = {
+            m.name: Gauge(episode_metric_name(m.name), episode_metric_help(m), LABELS, registry=r)
+            for m in EPISODE_METRICS}
+        self._refused: set[str] = set()
         self.episodes = counter("trainyard_trainer_episodes", "Episodes finished")
         self.timesteps = counter("trainyard_trainer_timesteps", "Environment steps taken")
         self.checkpoints = counter("trainyard_trainer_checkpoints", "Checkpoints saved")
         self.invalid_actions = counter("trainyard_trainer_invalid_actions", "Actions chosen outside the mask")
-        self.episode_reward = gauge("trainyard_trainer_episode_reward", "Total reward of the last episode")
         self.episode_reward_mean = gauge("trainyard_trainer_episode_reward_mean",
                                          "Mean total reward over the rolling window")
-        self.win_rate = gauge("trainyard_trainer_rolling_win_rate_ratio", "Rolling win rate (0-1)")
         self.steps_per_second = gauge("trainyard_trainer_steps_per_second", "Environment steps per second")
         self.legal_actions = gauge("trainyard_trainer_legal_actions_ratio",
                                    "Share of actions legal under the mask, last rollout")
@@ -49,12 +73,46 @@ class TrainerMetrics:
                              "Episodes spilled to the JSONL file while MongoDB was down")
         self.db_up = gauge("trainyard_trainer_mongodb_up", "1 while the run logger reaches MongoDB")
 
+    def observe_episode(self, episode: Episode, declared: Mapping[str, MetricSpec] | None = None) -> None:
+        """Set every declared metric the episode carries (built-in and custom) to its value;
+        ``declared``: the run's custom declarations, for their unit and description."""
+        values: dict[str, float | bool | int | None] = {m.name: getattr(episode, m.name) for m in EPISODE_METRICS}
+        values.update(episode.metrics)
+        for name, value in values.items():
+            if value is None:
+                continue
+            gauge = self._episode_gauges.get(name) or self._custom_gauge(name, dict(declared or {}))
+            if gauge is not None:
+                gauge.labels(*self._labels).set(float(value))
+
+    def _custom_gauge(self, name: str, declared: dict[str, MetricSpec]) -> Gauge | None:
+        if name in self._refused:
+            return None
+        m = spec(name, declared)
+        try:
+            gauge = Gauge(episode_metric_name(name), episode_metric_help(m), LABELS, registry=self.registry)
+        except ValueError:  # e.g. a custom "reward" against the legacy name of total_reward
+            log.warning("custom metric %r: Prometheus name %s is taken; not exported", name, episode_metric_name(name))
+            self._refused.add(name)
+            return None
+        self._episode_gauges[name] = gauge
+        return gauge
+
     def loss(self, kind: str, value: float) -> None:
         self._loss.labels(*self._labels, kind).set(value)
 
     def serve(self, port: int, addr: str) -> int:
         """Start the /metrics endpoint; returns the bound port."""
         server, _thread = start_http_server(port, addr=addr, registry=self.registry)
+        self._server = server
         bound = server.server_port
         log.info("Prometheus metrics on http://%s:%d/metrics", addr, bound)
         return bound
+
+    def stop(self) -> None:
+        """Stop the /metrics endpoint that ``serve`` started, if any."""
+        server = getattr(self, "_server", None)
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+            self._server = None
