@@ -63,7 +63,9 @@ def runs(tmp_path_factory, ferretdb):
     # A database of this process's own: the example's fixed run ID would otherwise continue an older run.
     settings = MongoSettings(uri=ferretdb.uri, db_name=f"custom_metric_{os.getpid()}")
     custom_id, scores = log_custom_run(settings, tmp)
-    env = {**os.environ, "MONGODB_URI": settings.uri, "MONGODB_DB_NAME": settings.db_name}
+    # TMPDIR: the example's write-ahead log (default: the temp folder) would number a repeated run's
+    # episodes on from an earlier one of the same run ID.
+    env = {**os.environ, "MONGODB_URI": settings.uri, "MONGODB_DB_NAME": settings.db_name, "TMPDIR": str(tmp)}
     out = subprocess.run([sys.executable, str(REPO / "examples" / "cartpole_dqn.py"), "--timesteps", "1500",
                           "--run-id", "cartpole-epsilon"], env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
