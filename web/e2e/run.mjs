@@ -182,7 +182,8 @@ const scenarios = {
     const reward = await expectChart(page, "chart-total_reward", { series: [2, 4], minPoints: 1 });
     if (run.episodes <= 5000) assert.equal(reward.points, run.episodes, "reward chart: one point per episode");
     if (run.has_win_rate !== false) await expectChart(page, "chart-win_rate", { series: [2, 4] });
-    else assert.equal(await page.locator('[data-testid="chart-win_rate"]').count(), 0, "no win rate chart without games");
+    else
+      assert.equal(await page.locator('[data-testid="chart-win_rate"]').count(), 0, "no win rate chart without games");
     if (run.status !== "running") {
       assert.equal(
         toInt(await page.locator('[data-testid="stat-episodes"]').innerText()),

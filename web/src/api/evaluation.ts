@@ -1,24 +1,32 @@
 /**
  * Query options and hooks for what the trainer learned: per-rollout diagnostics, evaluation games
- * (with boards), cross-run benchmarks and the Elo ladders. Built on `client.ts`; kept apart from
- * `runs.ts` so a generated client can replace it in one place.
+ * (with boards), cross-run benchmarks and the Elo ladders, on the generated client (`client.ts`).
+ *
+ * Types are the generated schema's, derived through each endpoint's response (as in `types.ts`), so
+ * they follow the API's answers rather than the names of its helper models.
  */
 import { queryOptions, useQuery } from "@tanstack/react-query";
-import { api, unwrap } from "./client";
-import type { components } from "./schema.gen";
+import { api, unwrap, type GetPath } from "./client";
+import type { paths } from "./schema.gen";
+import type { RunEvaluation } from "./types";
 
-type Schemas = components["schemas"];
+/** The JSON body a GET path answers with 200, from the generated schema. */
+type Ok<P extends GetPath> = paths[P]["get"] extends {
+  responses: { 200: { content: { "application/json": infer T } } };
+}
+  ? T
+  : never;
 
-export type Rollout = Schemas["Rollout"];
-export type RolloutList = Schemas["RolloutList"];
-export type Evaluation = Schemas["Evaluation"];
-export type OpponentResult = Schemas["OpponentResult"];
-export type GameDetail = Schemas["GameDetail"];
-export type Benchmark = Schemas["Benchmark"];
-export type BenchmarkEntry = Schemas["BenchmarkEntry"];
-export type Ladder = Schemas["Ladder"];
-export type LadderPlayer = Schemas["LadderPlayer"];
-export type Pairing = Schemas["Pairing"];
+export type RolloutList = Ok<"/api/training-runs/{run_id}/rollouts">;
+export type Rollout = NonNullable<RolloutList["rollouts"]>[number];
+export type Evaluation = RunEvaluation;
+export type OpponentResult = NonNullable<Evaluation["results"]>[number];
+export type GameDetail = Ok<"/api/training-runs/{run_id}/games/{n}">;
+export type Benchmark = Ok<"/api/benchmarks">;
+export type BenchmarkEntry = NonNullable<NonNullable<Benchmark["rankings"]>[number]["entries"]>[number];
+export type Ladder = Ok<"/api/ladders">[number];
+export type LadderPlayer = NonNullable<Ladder["players"]>[number];
+export type Pairing = NonNullable<Ladder["pairings"]>[number];
 
 /** Rollouts requested for the diagnostics charts (the API caps a page at 10,000). */
 export const ROLLOUT_LIMIT = 10_000;
