@@ -48,8 +48,9 @@ def log_custom_run(mongo_settings, tmp: Path) -> tuple[str, list[float]]:
             steps = round(learning_curve(rng, i, 18, 30, 2))
             timestep += steps
             scores.append(learning_curve(rng, i, 62, 38, 3))
-            run.log_episode(learning_curve(rng, i, -1.5, 2.5, 0.6), steps, win=rng.random() < 0.8 - 0.5 * math.exp(-i / 40),
-                            timestep=timestep, metrics={"opponent_score": scores[-1]})
+            won = rng.random() < 0.8 - 0.5 * math.exp(-i / 40)
+            run.log_episode(learning_curve(rng, i, -1.5, 2.5, 0.6), steps, win=won, timestep=timestep,
+                            metrics={"opponent_score": scores[-1]})
     return run.run_id, scores
 
 
@@ -104,8 +105,9 @@ def test_each_metric_has_a_chart_with_its_unit_in_chromium(runs, artifacts):
                "cartpole": {"run_id": runs["cartpole"], "episodes": cartpole["summary"]["episodes"]}}
     (runs["tmp"] / "fixture.json").write_text(json.dumps(fixture))
     shots = artifacts / "web-metrics"
-    env = dict(os.environ, TRAINYARD_E2E_BASE_URL=runs["api"].url, TRAINYARD_E2E_FIXTURE=str(runs["tmp"] / "fixture.json"),
-               TRAINYARD_E2E_SCREENSHOT_DIR=str(shots), TRAINYARD_E2E_CHROMIUM=CHROMIUM)
+    env = dict(os.environ, TRAINYARD_E2E_BASE_URL=runs["api"].url,
+               TRAINYARD_E2E_FIXTURE=str(runs["tmp"] / "fixture.json"), TRAINYARD_E2E_SCREENSHOT_DIR=str(shots),
+               TRAINYARD_E2E_CHROMIUM=CHROMIUM)
     out = subprocess.run(["node", "e2e/metrics.mjs"], cwd=REPO / "web", env=env, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
