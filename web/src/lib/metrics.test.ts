@@ -9,6 +9,7 @@ import {
   pointsOf,
   unionSpecs,
   unitLabel,
+  withUndeclared,
 } from "./metrics";
 
 const raw: Episode[] = [
@@ -96,6 +97,16 @@ describe("chart declarations", () => {
     expect(axisLabel(spec("epsilon"))).toBe("Epsilon");
     const rate = spec("win_rate", { unit: "fraction" });
     expect([isPercent(rate), unitLabel(rate), axisLabel(rate)]).toEqual([true, "%", "Win rate"]);
+  });
+
+  it("adds a default declaration for a metric the newest point carries but the run has not declared yet", () => {
+    const points: Episode[] = [{ episode: 7, total_reward: 1, steps: 2, count: 3, total_reward_min: 0, moves: 12 }];
+    const specs = withUndeclared([spec("total_reward"), spec("steps")], points);
+    expect(specs.map((s) => [s.name, s.builtin])).toEqual([
+      ["total_reward", true],
+      ["steps", true],
+      ["moves", false],
+    ]);
   });
 
   it("unites several runs' metrics for Compare, each name once", () => {

@@ -58,6 +58,27 @@ export function chartedSpecs(specs: readonly MetricSpec[]): MetricSpec[] {
   return specs.filter((s) => s.chart !== false && s.type !== "bool");
 }
 
+// Point fields that are not metrics: the x axes and a downsampled point's bookkeeping.
+const NOT_METRICS = new Set(["episode", "time", "count", "timestep"]);
+
+/**
+ * The declarations plus a default one (unitless, averaged) for each metric the points carry but the
+ * declarations lack: a custom metric first logged after the page loaded its run arrives by the live
+ * stream before its declaration, and still gets its chart.
+ */
+export function withUndeclared(specs: readonly MetricSpec[], points: readonly Record<string, unknown>[]): MetricSpec[] {
+  const known = new Set(specs.map((s) => s.name));
+  const extra: MetricSpec[] = [];
+  for (const p of points.length > 0 ? [points[points.length - 1]] : []) {
+    for (const [name, value] of Object.entries(p)) {
+      if (known.has(name) || NOT_METRICS.has(name) || /_(min|max)$/.test(name) || typeof value !== "number") continue;
+      known.add(name);
+      extra.push({ name, type: "float", unit: "", description: "", aggregation: "mean", builtin: false, chart: true });
+    }
+  }
+  return extra.length ? [...specs, ...extra] : [...specs];
+}
+
 /** `opponent_score` → `Opponent score`. */
 export function metricLabel(name: string): string {
   const words = name.replace(/_/g, " ").trim();

@@ -18,6 +18,7 @@ import {
   metricSeries,
   pointsOf,
   unitLabel,
+  withUndeclared,
 } from "../lib/metrics";
 import type { MetricSeries } from "../lib/series";
 
@@ -44,7 +45,7 @@ export function RunCharts(props: RunChartsProps) {
     props;
   const charts = useMemo<Chart[]>(
     () =>
-      chartedSpecs(specs)
+      chartedSpecs(withUndeclared(specs, episodes))
         .map((spec) => ({ spec, series: metricSeries(pointsOf(spec.name, episodes, winRates), spec.name) }))
         .filter((c) => hasValues(c.series)),
     [specs, episodes, winRates],
