@@ -21,7 +21,8 @@ SUITES = [
     ("periodic_eval_bench.py", "periodic evaluation during training: its cost"),
     ("web_bench.py", "web UI first paint and bundle size"),
     ("operator_bench.py", "operator: 200 TrainingRuns to Jobs"),
-    ("node_bench.py", "real node: idle memory, apply -> container running, 50 Jobs at once"),
+    ("image_bench.py", "container images: size, warm build times (cold with --cold)"),
+    ("node_bench.py", "real node: idle memory, apply -> container running, 50 TrainingRuns at once"),
 ]
 
 

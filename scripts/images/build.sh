@@ -23,6 +23,9 @@ source "$here/lib.sh"
 IMAGE_REPO=${IMAGE_REPO:-trainyard}
 IMAGE_TAG=${IMAGE_TAG:-dev}
 declare -A DOCKERFILE=([trainer]=trainer-image/Dockerfile [api]=api/Dockerfile [operator]=operator/Dockerfile)
+# What each Dockerfile COPYs from the build context (its inputs, besides the Dockerfile and the base).
+declare -A SOURCES=([trainer]="requirements-dev.lock runstore client trainer-image"
+                    [api]="requirements-dev.lock runstore api web" [operator]="requirements-dev.lock runstore operator")
 names=("$@")
 ((${#names[@]})) || names=(trainer api operator)
 # buildah (as root) keeps its blob-info cache in /var/lib/containers/cache and network configs in
@@ -41,13 +44,21 @@ qualified() {  # the name a kubelet resolves `trainyard/x:tag` to (docker.io/...
     if [[ $1 == */* && ( $first == *.* || $first == *:* || $first == localhost ) ]]; then echo "$1"; else echo "docker.io/$1"; fi
 }
 
+inputs_of() {  # inputs_of NAME EXTRA...: a key over the files the image is built from (tracked or new)
+    local name=$1; shift
+    git rev-parse --git-dir >/dev/null 2>&1 || { echo "no-git-$RANDOM$RANDOM"; return; }  # no key: always build
+    # shellcheck disable=SC2086 # SOURCES holds a list of paths
+    { printf '%s\n' "$@"; git ls-files -co --exclude-standard -z -- .dockerignore ${SOURCES[$name]} | sort -z \
+        | xargs -0 sha256sum 2>/dev/null || true; } | sha256sum | cut -c1-16
+}
+
 build_one() {  # build_one NAME -> prints NAME ARCHIVE SIZE SECONDS
-    local name=$1 start=$SECONDS id archive size ref
+    local name=$1 start=$SECONDS id archive size ref key
     ref=$(qualified "$IMAGE_REPO/$1:$IMAGE_TAG")
     local dockerfile=${DOCKERFILE[$name]:?unknown image $name (trainer, api or operator)}
-    log "$builder build $ref"
     case $builder in
         docker|podman)
+            log "$builder build $ref"
             "$builder" build -f "$dockerfile" -t "$ref" . >&2
             id=$("$builder" image inspect --format '{{.Id}}' "$ref")
             id=${id#sha256:}
@@ -63,10 +74,21 @@ build_one() {  # build_one NAME -> prints NAME ARCHIVE SIZE SECONDS
     local args=(--isolation chroot --layers -f "$dockerfile" -t "$ref")
     local base; base=$(bash "$here/base-image.sh")
     args+=(--build-arg "$(grep ^PYTHON_IMAGE= <<<"$base")" --build-arg "$(grep ^NODE_IMAGE= <<<"$base")")
+    # Unchanged inputs and the image still there: skip buildah, whose layer-cache check alone reads
+    # the trainer's 6 GB venv layer again (about 100 s).
+    key=$(inputs_of "$name" "$ref" "$base")
+    local stamp=$images_dir/archives/$name.inputs
+    if [[ -f $stamp ]] && read -r old_key archive <"$stamp" && [[ $old_key == "$key" && -f $archive ]] \
+        && buildah_ inspect --type image "$ref" >/dev/null 2>&1; then
+        log "$ref is up to date (its inputs did not change)"
+        echo "$name $archive $(stat -c %s "$archive") $((SECONDS - start))"
+        return
+    fi
     if [[ $name == trainer ]]; then
         local uv_cache; uv_cache=$(uv_cache_dir)
         [[ -n $uv_cache ]] && args+=(-v "$uv_cache:/host-uv-cache" --build-arg UV_CACHE_DIR=/host-uv-cache)
     fi
+    log "buildah build $ref"
     buildah_ bud "${args[@]}" . >"$images_dir/build-$name.log" 2>&1 \
         || { tail -30 "$images_dir/build-$name.log" >&2; return 1; }
     id=$(buildah_ inspect --type image --format '{{.FromImageID}}' "$ref")
@@ -78,6 +100,7 @@ build_one() {  # build_one NAME -> prints NAME ARCHIVE SIZE SECONDS
         mv "$archive.tmp" "$archive"
     fi
     size=$(stat -c %s "$archive")
+    echo "$key $archive" >"$stamp"
     echo "$name $archive $size $((SECONDS - start))"
 }
 
