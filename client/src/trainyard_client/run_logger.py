@@ -414,6 +414,8 @@ class TrainingRunLogger:
         try:
             self._count(spill.apply(self._store, self.run_id, prepared, replay=True), prepared)
             return
+        except StaleWriter:
+            raise  # refused as a whole: nothing of this batch may be written one by one either
         except Exception as exc:  # noqa: BLE001
             if isinstance(exc, PyMongoError) and is_transient(exc):
                 raise
@@ -422,6 +424,8 @@ class TrainingRunLogger:
         for op in prepared:  # isolate the op(s) that can never succeed
             try:
                 self._count(spill.apply(self._store, self.run_id, [op], replay=True), [op])
+            except StaleWriter:
+                raise
             except Exception as exc:  # noqa: BLE001
                 if isinstance(exc, PyMongoError) and is_transient(exc):
                     raise

@@ -43,7 +43,7 @@ class StaleWriter(RuntimeError):
     """A newer attempt holds the run: this writer's writes are refused."""
 
 
-def _fence_ok(attempt: int) -> dict[str, Any]:
+def fence_ok(attempt: int) -> dict[str, Any]:
     return {"$or": [{"fence": {"$exists": False}}, {"fence": {"$lte": attempt}}]}
 
 
@@ -98,7 +98,7 @@ def status_filter(attempt: int | None, at: datetime) -> dict[str, Any]:
                         {"metadata.error.type": LOST}]}
     parts = [newer_ok]
     if attempt is not None:
-        parts.append(_fence_ok(attempt))
+        parts.append(fence_ok(attempt))
     return {**layout.HOME_KEY, "$and": parts}
 
 
