@@ -112,7 +112,7 @@ class WriteAheadLog:
                     line = raw.strip()
                     if line:
                         try:
-                            op = Op.from_json(line.decode())
+                            op = Op.from_json(line)
                             op.segment = n
                             ops.append(op)
                         except (ValueError, KeyError):  # a line the kill garbled: never acknowledged
