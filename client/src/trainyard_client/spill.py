@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
-
 from trainyard_runstore.schema import (
     Attempt,
     Checkpoint,
