@@ -80,7 +80,7 @@ def child_bare(args) -> dict:
     from sb3_contrib import MaskablePPO
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import DummyVecEnv
-    from trainyard_trainer.policy import policy_kwargs
+    from trainyard_trainer.policy import make_policy
     from trainyard_trainer.settings import load_settings
 
     settings = load_settings(_config(args.timesteps, Path(args.tmp) / "unused", 0))
@@ -93,11 +93,13 @@ def child_bare(args) -> dict:
         env.reset(seed=settings.seed)
         return Monitor(env)
 
-    model = MaskablePPO("CnnPolicy", DummyVecEnv([make]), learning_rate=hp.learning_rate, n_steps=hp.n_steps,
+    env = DummyVecEnv([make])
+    policy, kwargs = make_policy(env.observation_space)  # the trainer's own policy (train._model)
+    model = MaskablePPO(policy, env, learning_rate=hp.learning_rate, n_steps=hp.n_steps,
                         batch_size=hp.batch_size, n_epochs=hp.n_epochs, gamma=hp.gamma, gae_lambda=hp.gae_lambda,
                         clip_range=hp.clip_range, ent_coef=hp.ent_coef, vf_coef=hp.vf_coef,
                         max_grad_norm=hp.max_grad_norm, seed=settings.seed, device="cpu",
-                        policy_kwargs=policy_kwargs(), verbose=0)
+                        policy_kwargs=kwargs, verbose=0)
     t1, cpu1 = time.perf_counter(), time.process_time()
     model.learn(total_timesteps=settings.total_timesteps)
     t2, cpu2 = time.perf_counter(), time.process_time()
