@@ -5,7 +5,8 @@ module; the callers copy a changed status into the run index (``RunStore.sync_in
 
 - ``fence``: the attempt number of the run's current writer. A writer claims the next number when it
   starts (compare-and-set), and every heartbeat and status it writes is conditioned on it, so a stale
-  writer (a reused ``--run-id``, a pod on a partitioned node) is refused instead of merged.
+  writer (a reused ``--run-id``, a pod on a partitioned node) is refused instead of merged. The sync
+  store conditions its other writes of a claimed run on it too (``fence_ok``; see ``sync_store``).
 - ``heartbeat``: ``{time, attempt, episode}``, written by the trainer on every flush and at least every
   few seconds.
 - ``status_time``: when the current status happened (the writer's clock, carried in the status op), so a
