@@ -16,6 +16,11 @@ during ``learn`` (every thread: the run logger's writer included) and FerretDB's
 a remote MongoDB would not take from training. A warm-up pair runs first (numba and torch caches),
 then rounds alternate which side goes first. The goal: the platform costs at most 2% of learn
 throughput. Prints the table (``bench/table.py``).
+
+A second table gives the run logger's own cost on the training thread: ``log_episode`` (validated,
+appended to the write-ahead log with one write()) while its writer thread batches the episodes into the
+same FerretDB, as µs per episode and episodes per second, the ingest rate through ``close()``, and the
+share of a platform run's learn time its episodes cost at that rate.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ sys.path.insert(0, str(REPO))
 from bench.table import print_table  # noqa: E402
 
 GOAL = 0.02
+LOGGER_EPISODES = 20_000
 
 
 def _config(timesteps: int, checkpoint_dir: Path, metrics_port: int) -> dict:
@@ -74,7 +80,7 @@ def child_bare(args) -> dict:
     from sb3_contrib import MaskablePPO
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import DummyVecEnv
-    from trainyard_trainer.policy import policy_kwargs
+    from trainyard_trainer.policy import make_policy
     from trainyard_trainer.settings import load_settings
 
     settings = load_settings(_config(args.timesteps, Path(args.tmp) / "unused", 0))
@@ -87,11 +93,13 @@ def child_bare(args) -> dict:
         env.reset(seed=settings.seed)
         return Monitor(env)
 
-    model = MaskablePPO("CnnPolicy", DummyVecEnv([make]), learning_rate=hp.learning_rate, n_steps=hp.n_steps,
+    env = DummyVecEnv([make])
+    policy, kwargs = make_policy(env.observation_space)  # the trainer's own policy (train._model)
+    model = MaskablePPO(policy, env, learning_rate=hp.learning_rate, n_steps=hp.n_steps,
                         batch_size=hp.batch_size, n_epochs=hp.n_epochs, gamma=hp.gamma, gae_lambda=hp.gae_lambda,
                         clip_range=hp.clip_range, ent_coef=hp.ent_coef, vf_coef=hp.vf_coef,
                         max_grad_norm=hp.max_grad_norm, seed=settings.seed, device="cpu",
-                        policy_kwargs=policy_kwargs(), verbose=0)
+                        policy_kwargs=kwargs, verbose=0)
     t1, cpu1 = time.perf_counter(), time.process_time()
     model.learn(total_timesteps=settings.total_timesteps)
     t2, cpu2 = time.perf_counter(), time.process_time()
@@ -122,6 +130,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timesteps", type=int, default=4096)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--logger-episodes", type=int, default=LOGGER_EPISODES)
     parser.add_argument("--child", choices=["platform", "bare"], help=argparse.SUPPRESS)
     parser.add_argument("--uri", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -143,12 +152,53 @@ def main() -> int:
             for kind in ("bare", "platform"):  # warm-up: numba and torch caches, FerretDB's first writes
                 run_child(kind, run_id=f"warmup-{kind}", **common)
             results: dict[str, list[dict]] = {"platform": [], "bare": []}
+            logger: list[dict[str, float]] = []
             for i in range(args.rounds):
                 order = ("platform", "bare") if i % 2 == 0 else ("bare", "platform")
                 for kind in order:
                     results[kind].append(run_child(kind, run_id=f"r{i}-{kind}", **common))
+                logger.append(logger_cost(db.uri, tmp / f"logger-{i}", args.logger_episodes))
     print_table(*_table(results, args.timesteps))
+    print_table(*_logger_table(logger, results))
     return 0
+
+
+def logger_cost(uri: str, tmp: Path, episodes: int) -> dict[str, float]:
+    """The run logger alone, in this process: training-thread time per ``log_episode`` with the writer
+    thread running, and episodes per second through ``close()`` (everything written to FerretDB)."""
+    from trainyard_client.run_logger import TrainingRunLogger
+    from trainyard_runstore.settings import MongoSettings
+
+    logger = TrainingRunLogger(agent_id="bench_logger", spill_dir=tmp, mongo=MongoSettings(uri=uri, db_name="overhead"),
+                               flush_interval=0.2)
+    logger.start()
+    thread = 0.0
+    t0 = time.perf_counter()
+    for i in range(episodes):
+        t = time.perf_counter()
+        logger.log_episode(float(i % 50), 40, win=i % 3 == 0, timestep=i * 40)
+        thread += time.perf_counter() - t
+    logger.close()
+    total = time.perf_counter() - t0
+    if logger.episodes_written != episodes:
+        raise SystemExit(f"logger bench: {logger.episodes_written} of {episodes} episodes written")
+    return {"us": 1e6 * thread / episodes, "thread_rate": episodes / thread, "ingest": episodes / total}
+
+
+def _logger_table(rounds: list[dict[str, float]], results: dict[str, list[dict]]) -> tuple[str, list[str],
+                                                                                            list[list[str]]]:
+    rows = [[f"round {i}", f"{r['us']:.1f}", f"{r['thread_rate']:,.0f}", f"{r['ingest']:,.0f}"]
+            for i, r in enumerate(rounds, 1)]
+    us = statistics.median(r["us"] for r in rounds)
+    rows.append(["median", f"{us:.1f}", f"{statistics.median(r['thread_rate'] for r in rounds):,.0f}",
+                 f"{statistics.median(r['ingest'] for r in rounds):,.0f}"])
+    # What a platform run's episodes cost on its training thread at this rate, as a share of learn time.
+    shares = [p["episodes"] * us / 1e6 / p["learn"] for p in results["platform"] if p.get("episodes")]
+    if shares:
+        rows.append(["share of a platform run's learn time", f"{statistics.median(shares):.3%}", "", ""])
+    title = (f"Run logger on the training thread: log_episode with the write-ahead log, {rounds and len(rounds)} "
+             "rounds (writer thread batching into FerretDB meanwhile)")
+    return title, ["", "µs per log_episode", "log_episode per s", "ingest through close(), episodes/s"], rows
 
 
 def _table(results: dict[str, list[dict]], timesteps: int) -> tuple[str, list[str], list[list[str]]]:

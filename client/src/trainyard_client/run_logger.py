@@ -15,8 +15,8 @@ fence, see ``trainyard_runstore.liveness``) and heartbeats with it on every flus
 
 from __future__ import annotations
 
-import json
 import logging
+import math
 import threading
 import time
 import traceback as tb
@@ -68,6 +68,15 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+_EPISODE_LINE = '{"op":"episode","data":'  # the same line as ``Op("episode", ep).to_json()`` writes
+_NO_METRICS = {"metrics"}
+
+
+def _finite(ep: Episode) -> bool:
+    return (math.isfinite(ep.total_reward) and (ep.epsilon is None or math.isfinite(ep.epsilon))
+            and all(math.isfinite(v) for v in ep.metrics.values()))
+
+
 class _Unreachable(Exception):
     """The database is away: keep the log and retry the same ops later."""
 
@@ -88,6 +97,16 @@ class RollingWinRate:
         self._flags.append(bool(win))
         self._wins += bool(win)
         return self.value
+
+    def peek(self, win: bool | None) -> float | None:
+        """The value ``add(win)`` would give, without adding (so a rejected episode changes nothing)."""
+        if win is None:
+            return self.value
+        n, wins = len(self._flags), self._wins
+        if n == self.window:
+            wins -= self._flags[0]
+            n -= 1
+        return (wins + bool(win)) / (n + 1)
 
     @property
     def value(self) -> float | None:
@@ -179,26 +198,24 @@ class TrainingRunLogger:
                     metrics: dict[str, float] | None = None) -> Episode:
         """Record a finished episode; ``metrics`` are custom per-episode values by name (declared on first
         use, see trainyard_runstore.metrics), e.g. ``{"opponent_score": 12}``."""
-        custom = {check_name(k): float(v) for k, v in (metrics or {}).items()}
-        now = utcnow()
+        # Validated here, on the training thread, so bad input fails its caller (not the writer, later);
+        # pydantic's core validates and serializes faster than building the dict and json.dumps did.
         number = self._next_episode
-        win_rate = self.win_rate.add(win)
-        data: dict[str, Any] = {"episode": number, "total_reward": float(total_reward), "steps": int(steps),
-                                "time": now.isoformat()}
-        if win is not None:
-            data["win"] = bool(win)
-        if epsilon is not None:
-            data["epsilon"] = float(epsilon)
-        if timestep is not None:
-            data["timestep"] = int(timestep)
-        if win_rate is not None:
-            data["win_rate"] = win_rate
-        if custom:
-            data["metrics"] = custom
-        ep = Episode.model_construct(episode=number, total_reward=data["total_reward"], steps=data["steps"], win=win,
-                                     epsilon=epsilon, timestep=timestep, win_rate=win_rate, time=now, metrics=custom)
+        win = None if win is None else bool(win)  # numpy scalars from environments' info dicts
+        fields: dict[str, Any] = {"episode": number, "total_reward": float(total_reward), "steps": int(steps),
+                                  "time": utcnow(), "win": win, "epsilon": None if epsilon is None else float(epsilon),
+                                  "timestep": None if timestep is None else int(timestep),
+                                  "win_rate": self.win_rate.peek(win)}
+        if metrics:
+            fields["metrics"] = {check_name(k): float(v) for k, v in metrics.items()}
+        ep = Episode.model_validate(fields)
+        self.win_rate.add(win)
+        if _finite(ep):
+            line = _EPISODE_LINE + ep.model_dump_json(exclude_none=True, exclude=None if metrics else _NO_METRICS) + "}"
+        else:  # model_dump_json writes NaN and inf as null; the slower dump keeps them (as json.dumps writes)
+            line = Op("episode", ep).to_json()
         # On disk before returning: one write() of one JSON line (see ``wal``).
-        self._log_line(json.dumps({"op": "episode", "data": data}, separators=(",", ":")), Op("episode", ep))
+        self._log_line(line, Op("episode", ep))
         self._next_episode += 1
         self.episodes_logged += 1
         return ep
@@ -414,6 +431,8 @@ class TrainingRunLogger:
         try:
             self._count(spill.apply(self._store, self.run_id, prepared, replay=True), prepared)
             return
+        except StaleWriter:
+            raise  # refused as a whole: nothing of this batch may be written one by one either
         except Exception as exc:  # noqa: BLE001
             if isinstance(exc, PyMongoError) and is_transient(exc):
                 raise
@@ -422,6 +441,8 @@ class TrainingRunLogger:
         for op in prepared:  # isolate the op(s) that can never succeed
             try:
                 self._count(spill.apply(self._store, self.run_id, [op], replay=True), [op])
+            except StaleWriter:
+                raise
             except Exception as exc:  # noqa: BLE001
                 if isinstance(exc, PyMongoError) and is_transient(exc):
                     raise

@@ -1,8 +1,11 @@
 """The run logger's write-ahead log: every op is on local disk before the training thread goes on.
 
 Append-only JSONL segments ``wal-<n>.jsonl`` in the run's checkpoint folder, one ``spill.Op`` per line,
-written with one ``os.write`` each (no fsync on the training thread: a SIGKILL of the process cannot
-lose what the kernel already holds; the writer thread fsyncs before it commits). ``wal.committed``
+written with one unbuffered ``os.write`` each before ``log_episode`` returns. No fsync on the training
+thread: once write() returned, the line is in the kernel's page cache, which a SIGKILL or OOM kill of the
+process cannot take back (the fault suite kills producers at random to prove it). fsync guards against a
+power loss or kernel crash only; the writer thread fsyncs before each commit (every flush, so before a
+checkpoint's record) and ``close`` fsyncs the segment. ``wal.committed``
 records how far the ops are in MongoDB, with the newest episode number ever logged, so the next attempt
 numbers its episodes after every completed one whether or not the database is reachable.
 
@@ -112,7 +115,7 @@ class WriteAheadLog:
                     line = raw.strip()
                     if line:
                         try:
-                            op = Op.from_json(line.decode())
+                            op = Op.from_json(line)
                             op.segment = n
                             ops.append(op)
                         except (ValueError, KeyError):  # a line the kill garbled: never acknowledged

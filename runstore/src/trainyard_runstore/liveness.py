@@ -5,7 +5,8 @@ module; the callers copy a changed status into the run index (``RunStore.sync_in
 
 - ``fence``: the attempt number of the run's current writer. A writer claims the next number when it
   starts (compare-and-set), and every heartbeat and status it writes is conditioned on it, so a stale
-  writer (a reused ``--run-id``, a pod on a partitioned node) is refused instead of merged.
+  writer (a reused ``--run-id``, a pod on a partitioned node) is refused instead of merged. The sync
+  store conditions its other writes of a claimed run on it too (``fence_ok``; see ``sync_store``).
 - ``heartbeat``: ``{time, attempt, episode}``, written by the trainer on every flush and at least every
   few seconds.
 - ``status_time``: when the current status happened (the writer's clock, carried in the status op), so a
@@ -43,7 +44,7 @@ class StaleWriter(RuntimeError):
     """A newer attempt holds the run: this writer's writes are refused."""
 
 
-def _fence_ok(attempt: int) -> dict[str, Any]:
+def fence_ok(attempt: int) -> dict[str, Any]:
     return {"$or": [{"fence": {"$exists": False}}, {"fence": {"$lte": attempt}}]}
 
 
@@ -98,7 +99,7 @@ def status_filter(attempt: int | None, at: datetime) -> dict[str, Any]:
                         {"metadata.error.type": LOST}]}
     parts = [newer_ok]
     if attempt is not None:
-        parts.append(_fence_ok(attempt))
+        parts.append(fence_ok(attempt))
     return {**layout.HOME_KEY, "$and": parts}
 
 

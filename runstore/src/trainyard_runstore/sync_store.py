@@ -3,6 +3,15 @@
 Holds a ``RunWriter`` per run: it keeps the run's per-bucket statistics in memory so that every
 write replaces whole documents with absolute values, which makes writes idempotent (a replayed
 episode overwrites itself). One writer per run at a time; layout decisions live in ``layout``.
+
+Fencing per write: once this store claimed a run (``claim_run``), every write it makes to that run is
+conditioned on its attempt number (``liveness.fenced``), not only heartbeats and statuses. Home-document
+updates match only while the run's ``fence`` is not newer; bucket, stats-page and rollout-page documents
+carry the ``fence`` of the attempt that wrote them and are replaced only by that attempt or a newer one
+(an upsert that finds a newer document fails on its ``_id``); and each episode or rollout batch first
+checks the run's fence, so a stale attempt cannot add a document the new one has not written yet. A
+refused write raises ``liveness.StaleWriter`` before anything of its batch lands (FerretDB has no
+transactions; the checks are ordered so the first refused write is the batch's first write).
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from typing import Any
 
 from pymongo import MongoClient
 from pymongo.collection import Collection
-from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from trainyard_runstore import layout, liveness, metrics
 from trainyard_runstore.ladder import Ladder
@@ -49,6 +58,38 @@ class RunStore:
         self.db = self.client[self.settings.db_name]
         self._indexes_ready = False
         self._writers: dict[str, RunWriter] = {}
+        self._fences: dict[str, int] = {}  # run_id -> the attempt number this store claimed it with
+
+    def fence(self, run_id: str) -> int | None:
+        """The attempt number this store writes ``run_id`` under (None: unfenced, e.g. a replay CLI)."""
+        return self._fences.get(run_id)
+
+    def check_fence(self, run_id: str) -> None:
+        """Raise ``StaleWriter`` when a newer attempt than this store's claim holds the run."""
+        attempt = self._fences.get(run_id)
+        if attempt is not None and self.home(run_id).find_one(
+                {**layout.HOME_KEY, "fence": {"$gt": attempt}}, {"_id": 1}) is not None:
+            raise liveness.StaleWriter(f"run {run_id}: attempt {attempt} is no longer the run's writer")
+
+    def update_home(self, run_id: str, update: dict[str, Any]) -> None:
+        """One update of the run's home document, refused (``StaleWriter``) when a newer attempt holds it."""
+        attempt = self._fences.get(run_id)
+        flt = layout.HOME_KEY if attempt is None else {**layout.HOME_KEY, **liveness.fence_ok(attempt)}
+        if self.home(run_id).update_one(flt, update).matched_count == 0 and attempt is not None:
+            raise liveness.StaleWriter(f"run {run_id}: attempt {attempt} is no longer the run's writer")
+
+    def replace_fenced(self, coll: Collection[dict[str, Any]], run_id: str, key: dict[str, Any],
+                       doc: dict[str, Any]) -> None:
+        """Upsert a whole document of the run (bucket, stats page, rollout page) under this store's fence."""
+        attempt = self._fences.get(run_id)
+        if attempt is None:
+            coll.replace_one(key, doc, upsert=True)
+            return
+        try:
+            coll.replace_one({**key, **liveness.fence_ok(attempt)}, {**doc, "fence": attempt}, upsert=True)
+        except DuplicateKeyError:  # the document exists with a newer fence: a newer attempt wrote it
+            raise liveness.StaleWriter(f"run {run_id}: attempt {attempt} is no longer the run's writer "
+                                       f"({coll.name} {key['_id']} was written by a newer attempt)") from None
 
     def close(self) -> None:
         for w in self._writers.values():
@@ -90,7 +131,7 @@ class RunStore:
 
     def _update_home(self, run_id: str, update: dict[str, Any], *, index: bool = True) -> None:
         update.setdefault("$inc", {})["version"] = 1
-        self.home(run_id).update_one(layout.HOME_KEY, update)
+        self.update_home(run_id, update)
         if index:
             self.sync_index(run_id)
 
@@ -168,7 +209,10 @@ class RunStore:
             self.sync_index(record.run_id)
 
     def claim_run(self, run_id: str, *, expected: int | None = None, before: Any = None) -> int:
-        return liveness.claim(self.home(run_id), run_id, expected=expected, before=before)
+        """Claim the run's next attempt number; every later write of this store to the run is fenced by it."""
+        number = liveness.claim(self.home(run_id), run_id, expected=expected, before=before)
+        self._fences[run_id] = number
+        return number
 
     def heartbeat(self, run_id: str, attempt: int, *, episode: int) -> None:
         if liveness.heartbeat(self.home(run_id), run_id, attempt, episode=episode):
@@ -211,6 +255,7 @@ class RunStore:
         go first, then the run's list: an interruption in between leaves games that the retry
         overwrites.
         """
+        self.check_fence(run_id)  # the games go first: a stale attempt must not add any
         run = self.home(run_id).find_one(layout.HOME_KEY, {"evaluations": 1}) or {}
         existing = [Evaluation.model_validate(e) for e in run.get("evaluations") or []]
         same = next((e for e in existing if e.id == result.evaluation.id), None)
@@ -366,11 +411,13 @@ class RunWriter:
                      for b, m in merged_by_bucket.items()})
         # One replace per document rather than bulk_write: FerretDB's bulk update replies can lack
         # the nModified field that PyMongo's bulk result merge requires.
+        self.store.check_fence(self.run_id)
         for bucket, merged in merged_by_bucket.items():
-            self._buckets.replace_one(layout.bucket_key(bucket), layout.bucket_doc(bucket, merged), upsert=True)
+            self.store.replace_fenced(self._buckets, self.run_id, layout.bucket_key(bucket),
+                                      layout.bucket_doc(bucket, merged))
         for page in sorted({layout.page_of(b) for b in merged_by_bucket}):
             in_page = {b: v for b, v in subs.items() if layout.page_of(b) == page}
-            self._home.replace_one(layout.page_key(page), layout.page_doc(page, in_page), upsert=True)
+            self.store.replace_fenced(self._home, self.run_id, layout.page_key(page), layout.page_doc(page, in_page))
         # Only after both writes succeeded does the in-memory view move on.
         self._subs = subs
         newest = max(merged_by_bucket)
@@ -415,7 +462,7 @@ class RunWriter:
         new_names = {n for ep in written for n in ep.metrics} - self._custom_declared
         for name in sorted(new_names):  # a custom metric is declared on first use (defaults: float, mean)
             update[f"metric_specs.{name}"] = metrics.custom(name).model_dump()
-        self._home.update_one(layout.HOME_KEY, {"$set": update, "$inc": {"version": 1}})
+        self.store.update_home(self.run_id, {"$set": update, "$inc": {"version": 1}})
         self._custom_declared |= new_names
         self._refresh_index(update)
 
@@ -477,8 +524,8 @@ class RunWriter:
         kept = [c for c in self._checkpoints if c.path != checkpoint.path]
         kept.append(checkpoint)
         kept.sort(key=lambda c: (c.timestep, c.episode))
-        self._home.update_one(
-            layout.HOME_KEY,
+        self.store.update_home(
+            self.run_id,
             {"$set": {"checkpoint_paths": [c.model_dump(mode="python", exclude_none=True) for c in kept]},
              "$inc": {"version": 1}},
         )
@@ -499,12 +546,14 @@ class RunWriter:
             else:
                 existing = layout.page_rollouts(self._home.find_one(layout.rollout_page_key(page)))
             merged_by_page[page] = layout.merge_rollouts(existing, new)
+        self.store.check_fence(self.run_id)
         for page, merged in merged_by_page.items():  # single replaces, as for buckets
-            self._home.replace_one(layout.rollout_page_key(page), layout.rollout_page_doc(page, merged), upsert=True)
+            self.store.replace_fenced(self._home, self.run_id, layout.rollout_page_key(page),
+                                      layout.rollout_page_doc(page, merged))
         newest = max(merged_by_page)
         self._rollout_page = (newest, merged_by_page[newest])
         candidate = max(rollouts, key=lambda r: r.rollout)
         if self._last_rollout is None or candidate.rollout >= self._last_rollout.rollout:
             self._last_rollout = candidate
-            self._home.update_one(layout.HOME_KEY, {"$set": {"last_rollout": candidate.model_dump(exclude_none=True)},
-                                                    "$inc": {"version": 1}})
+            self.store.update_home(self.run_id, {"$set": {"last_rollout": candidate.model_dump(exclude_none=True)},
+                                                 "$inc": {"version": 1}})

@@ -186,8 +186,10 @@ class RunCheckpointCallback(BaseCallback):
     records the episode it was taken at and prunes old checkpoints."""
 
     def __init__(self, every: int, directory: Path, run_logger: TrainingRunLogger, metrics: TrainerMetrics,
-                 retention_settings: RetentionSettings | None = None, min_last: int = 1):
+                 retention_settings: RetentionSettings | None = None, min_last: int = 1,
+                 evaluations: Callable[[], list[tuple[int, float]]] | None = None):
         super().__init__()
+        self.evaluations = evaluations  # (timestep, score) of the periodic evaluations so far: "best" by them
         self.every = every
         self.directory = directory
         self.run_logger = run_logger
@@ -214,8 +216,9 @@ class RunCheckpointCallback(BaseCallback):
         self.run_logger.log_checkpoint(str(saved.path), timestep=saved.timestep, episode=episode, win_rate=win_rate)
         self.metrics.checkpoints.inc()
         entry = retention.Entry(saved.path.name, saved.timestep, episode, win_rate, final=final)
+        evaluations = self.evaluations() if self.evaluations is not None else None
         for gone in retention.record_and_prune(self.directory, entry, self.retention, min_last=self.min_last,
-                                               protect=saved.path.name):
+                                               protect=saved.path.name, evaluations=evaluations):
             self.run_logger.log_checkpoint(str(self.directory / gone.path), timestep=gone.timestep,
                                            episode=gone.episode, win_rate=gone.win_rate, pruned=True,
                                            pruned_at=utcnow())

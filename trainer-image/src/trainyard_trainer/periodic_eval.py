@@ -121,6 +121,11 @@ class PeriodicEvaluationCallback(BaseCallback):
                  ", ".join(f"{r.opponent} {r.win_rate:.2f}" for r in result.evaluation.results))
         return result
 
+    def scores(self) -> list[tuple[int, float]]:
+        """(timestep, mean win rate over the opponents) of each finished evaluation: retention's "best"."""
+        return [(r.evaluation.timestep, sum(o.win_rate for o in r.evaluation.results) / len(r.evaluation.results))
+                for r in list(self.done) if r.evaluation.results]
+
     def wait(self) -> None:
         """Let a playing evaluation finish (a stop interrupts it), then release the thread."""
         if self._future is not None:

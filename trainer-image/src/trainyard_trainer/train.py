@@ -168,15 +168,16 @@ def run(settings: TrainerSettings, mongo: MongoSettings | None = None) -> int:
         env = make_vec_env(settings, directory)
         model = _model(settings, env, device, resume, tensorboard_dir)
         min_last = settings.self_play.pool_size if settings.opponent == "self-play" else 1
+        if settings.evaluation.every_timesteps:
+            periodic = PeriodicEvaluationCallback(settings.evaluation, settings.env_id, run_logger, stop)
         ckpt = RunCheckpointCallback(settings.checkpoint_every, directory, run_logger, metrics, settings.retention,
-                                     min_last=min_last)
+                                     min_last=min_last, evaluations=periodic.scores if periodic else None)
         episodes_cb = RunLoggerCallback(run_logger, metrics, settings.win_window)
         callbacks = [episodes_cb, DiagnosticsCallback(metrics, run_logger, settings.opponent), ckpt,
                      ProgressCallback(settings.total_timesteps, run_logger), StopOnSignal(stop)]
         if settings.opponent == "curriculum":
             callbacks.insert(0, CurriculumCallback(settings.total_timesteps))
-        if settings.evaluation.every_timesteps:
-            periodic = PeriodicEvaluationCallback(settings.evaluation, settings.env_id, run_logger, stop)
+        if periodic is not None:
             callbacks.append(periodic)
         remaining = settings.total_timesteps - model.num_timesteps
         if remaining > 0 and not stop.is_set():
