@@ -23,7 +23,6 @@ import time
 
 import numpy as np
 from trainyard_trainer.envs import BlokusEnv, BlokusGame, BlokusTurnEnv
-from trainyard_trainer.envs.blokus import rules
 
 _FIRST_USE = """
 import time
@@ -42,15 +41,12 @@ print(f"{t1 - t0:.2f} {t2 - t1:.2f} {t3 - t2:.2f} {t3 - t0:.2f}")
 def engine_random_play(variant: str, seconds: float) -> float:
     """Moves/s of uniformly random legal play inside the engine (numba, masks maintained)."""
     game = BlokusGame(variant)
-    t = game.table
-    args = (t.geom, t.body, t.cover, t.cover_quad, t.by_piece, t.reach, game._starts, game.board, game.flags,
-            game.has_piece, game.mask, game.meta)
-    rules.random_games(*args, 2, 0)  # compile / warm up
-    moves, games, start = 0, 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        moves += rules.random_games(*args, 50, games)
+    game.random_games(2, 0)  # compile / warm up
+    moves, games, start = 0, 0, time.process_time()
+    while time.process_time() - start < seconds:
+        moves += game.random_games(50, games)
         games += 50
-    return moves / (time.perf_counter() - start)
+    return moves / (time.process_time() - start)
 
 
 def random_play(env: BlokusTurnEnv, seconds: float, seed: int = 0) -> tuple[float, list[list[int]]]:
