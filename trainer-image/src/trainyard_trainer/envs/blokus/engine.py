@@ -81,8 +81,9 @@ class BlokusGame:
         self.has_piece = np.ones((v.n_players, N_PIECES), dtype=np.uint8)
         n = placement_table(v.size).n
         self._mask = np.zeros((v.n_players, n), dtype=np.bool_)
-        # per seat: its legal placement ids, the first legal_count(p) entries, in no order
-        self.legal = np.zeros((v.n_players, n), dtype=np.int32)
+        # per seat: its legal placement ids, the first legal_count(p) entries, in no order (one
+        # spare slot: the kernels write a candidate before they know whether it is taken)
+        self.legal = np.zeros((v.n_players, n + 1), dtype=np.int32)
         self.meta = np.zeros(rules.META_LEN, dtype=np.int32)
         self.moves: list[int] = []
         self._bind()

@@ -108,7 +108,8 @@ class PlacementTable:
     * ``geom`` int32[n, GEOM_WIDTH]: piece, cell/edge/corner counts, then the flat cell ids
       (``row * size + col``) of the cells, in-board edge neighbours and in-board corner-only
       neighbours, each padded with -1;
-    * ``body`` int16[n, 7]: piece, cell count, cells: the compact copy legality checks read;
+    * ``body`` int16[n, 7]: piece, cell count, five cells (a smaller piece's first cell
+      repeated): the compact copy legality checks read without a loop;
     * ``cover``: CSR list (the head holds absolute offsets into the same array) keyed by
       ``cell * N_PIECES + piece``: the placements of a piece covering a cell, so a cell's
       whole list runs from ``cover[cell * N_PIECES]`` to ``cover[(cell + 1) * N_PIECES]``;
@@ -213,6 +214,8 @@ def placement_table(size: int) -> PlacementTable:
     pairs = np.unique((flat[:, None] * n_cells + cells[pid]).ravel()[cells[pid].ravel() >= 0])
     reach = _csr(pairs // n_cells, pairs % n_cells, n_cells)
     body = np.ascontiguousarray(geom[:, [COL_PIECE, COL_NCELL, *range(COL_CELLS, COL_EDGES)]], dtype=np.int16)
+    pad = body[:, 2:] < 0
+    body[:, 2:][pad] = np.broadcast_to(body[:, 2:3], pad.shape)[pad]  # repeat the first cell: no -1 to test
     orientation = np.array(orient, dtype=np.int16)
     for arr in (geom, body, cover, cover_quad, by_piece, reach, orientation):
         arr.setflags(write=False)

@@ -8,7 +8,7 @@ Tables come from ``pieces.py``. State arrays, for P players on an n-cell board a
   the player's own pieces) and ``CORNER`` (diagonal to the player's own pieces, or the
   player's start square); a cell is a *usable corner* when CORNER and not FORBIDDEN;
 * ``has_piece`` uint8[P, 21];
-* ``legal`` int32[P, N]: per seat a list of its legal placements (the first
+* ``legal`` int32[P, N + 1]: per seat a list of its legal placements (the first
   ``meta[M_COUNT + p]`` entries, in no particular order) and ``mask`` bool[P, N], the same set
   as a mask (what the policy reads): a placement is in the list iff its mask entry is set;
 * ``meta`` int32[META_LEN].
@@ -59,28 +59,29 @@ META_LEN = 24
 
 @njit(cache=True, inline="always")
 def _fits(body, flags, p, pid):
-    """No cell of ``pid`` is FORBIDDEN for p (anchoring is the caller's business)."""
-    for i in range(body[pid, 1]):  # noqa: SIM110 (plain loop for numba)
-        if flags[p, body[pid, 2 + i]] & FORBIDDEN:
-            return False
-    return True
+    """No cell of ``pid`` is FORBIDDEN for p (anchoring is the caller's business). Branch-free:
+    ``body`` pads a piece's cells with its first cell."""
+    f = flags[p]
+    b = body[pid]
+    return (f[b[2]] | f[b[3]] | f[b[4]] | f[b[5]] | f[b[6]]) & FORBIDDEN == 0
 
 
 @njit(cache=True, inline="always")
 def _add_through(lst, base, body, flags, has_piece, legal, mask, meta, p):
     """Append to p's list the placements of ``lst`` groups ``base + piece`` (a ``cover`` or
     ``cover_quad`` list: the candidates through one corner) of held pieces that fit and are
-    not listed yet."""
+    not listed yet. Branch-free inside a group: the entry is always written, the count only
+    grows when it is taken."""
     n = meta[M_COUNT + p]
     for piece in range(N_PIECES):
         if has_piece[p, piece] == 0:
             continue
         for j in range(lst[base + piece], lst[base + piece + 1]):
             y = lst[j]
-            if not mask[p, y] and _fits(body, flags, p, y):
-                mask[p, y] = True
-                legal[p, n] = y
-                n += 1
+            ok = (not mask[p, y]) & _fits(body, flags, p, y)
+            legal[p, n] = y
+            n += ok
+            mask[p, y] |= ok
     meta[M_COUNT + p] = n
 
 
@@ -91,13 +92,12 @@ def sync(geom, body, cover_quad, flags, has_piece, legal, mask, meta, p):
         return meta[M_COUNT + p]
     meta[M_STALE + p] = 0
     kept = 0
-    for i in range(meta[M_COUNT + p]):
+    for i in range(meta[M_COUNT + p]):  # branch-free compaction: most placements stay
         y = legal[p, i]
-        if has_piece[p, body[y, 0]] and _fits(body, flags, p, y):
-            legal[p, kept] = y
-            kept += 1
-        else:
-            mask[p, y] = False
+        ok = (has_piece[p, body[y, 0]] != 0) & _fits(body, flags, p, y)
+        legal[p, kept] = y
+        kept += ok
+        mask[p, y] = ok
     meta[M_COUNT + p] = kept
     pid = meta[M_PEND + p]
     if pid >= 0:
