@@ -244,6 +244,10 @@ class BlokusGame:
         self.moves = []
         return int(moves)
 
+    def perft(self, depth: int) -> int:
+        """Leaves of the move tree ``depth`` moves deep from here (see ``rules.perft``)."""
+        return int(rules.perft(*self._args, depth))
+
     def copy(self) -> BlokusGame:
         """Independent copy (tables shared), e.g. to try a move."""
         other = BlokusGame.__new__(BlokusGame)

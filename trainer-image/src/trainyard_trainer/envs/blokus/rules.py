@@ -276,3 +276,23 @@ def random_games(geom, body, cover, cover_quad, starts, board, flags, has_piece,
             play(geom, body, cover_quad, board, flags, has_piece, legal, mask, meta, pid)
             moves += 1
     return moves
+
+
+@njit(cache=True)
+def perft(geom, body, cover_quad, board, flags, has_piece, legal, mask, meta, depth):
+    """Leaves of the move tree ``depth`` moves deep from this position (a finished game is one
+    leaf; passes are not moves). Children are played on copies, so the position is left as it
+    was. For the perft tests."""
+    if depth == 0 or meta[M_DONE] != 0:
+        return 1
+    q = meta[M_PLAYER]
+    n = meta[M_COUNT + q]
+    if depth == 1:
+        return n
+    total = 0
+    for i in range(n):
+        c_board, c_flags, c_has, c_mask, c_meta = board.copy(), flags.copy(), has_piece.copy(), mask.copy(), meta.copy()
+        c_legal = legal.copy()
+        play(geom, body, cover_quad, c_board, c_flags, c_has, c_legal, c_mask, c_meta, legal[q, i])
+        total += perft(geom, body, cover_quad, c_board, c_flags, c_has, c_legal, c_mask, c_meta, depth - 1)
+    return total
