@@ -101,8 +101,17 @@ class BlokusGame:
             views.append(view)
         self._views = tuple(views)
         t = self.table
-        self._args = (t.geom, t.body, t.cover_quad, self.board, self.flags, self.has_piece, self.legal, self._mask,
-                      self.meta)
+        self._args = (
+            t.geom,
+            t.body,
+            t.cover_quad,
+            self.board,
+            self.flags,
+            self.has_piece,
+            self.legal,
+            self._mask,
+            self.meta,
+        )
         self._sync_args = (t.geom, t.body, t.cover_quad, self.flags, self.has_piece, self.legal, self._mask, self.meta)
 
     def __getstate__(self) -> dict:
@@ -115,8 +124,9 @@ class BlokusGame:
     def reset(self) -> None:
         """Empty board, every seat holds all pieces, seat 0 to move."""
         t = self.table
-        rules.reset(t.body, t.cover, self._starts, self.board, self.flags, self.has_piece, self.legal, self._mask,
-                    self.meta)
+        rules.reset(
+            t.body, t.cover, self._starts, self.board, self.flags, self.has_piece, self.legal, self._mask, self.meta
+        )
         self.moves = []
 
     def play(self, pid: int) -> None:
@@ -231,16 +241,30 @@ class BlokusGame:
         for p in range(v.n_players):
             self.meta[rules.M_LAST + p] = -1 if last_piece is None else last_piece[p]
         t = self.table
-        rules.rebuild(t.geom, t.body, t.cover, t.cover_quad, self.flags, self.has_piece, self.legal, self._mask,
-                      self.meta)
+        rules.rebuild(
+            t.geom, t.body, t.cover, t.cover_quad, self.flags, self.has_piece, self.legal, self._mask, self.meta
+        )
         self.moves = []
 
     def random_games(self, games: int, seed: int) -> int:
         """Play ``games`` uniformly random games inside the engine (no Python per move; the
         game is left at the end of the last one); returns the moves played. For benchmarks."""
         t = self.table
-        moves = rules.random_games(t.geom, t.body, t.cover, t.cover_quad, self._starts, self.board, self.flags,
-                                   self.has_piece, self.legal, self._mask, self.meta, games, seed)
+        moves = rules.random_games(
+            t.geom,
+            t.body,
+            t.cover,
+            t.cover_quad,
+            self._starts,
+            self.board,
+            self.flags,
+            self.has_piece,
+            self.legal,
+            self._mask,
+            self.meta,
+            games,
+            seed,
+        )
         self.moves = []
         return int(moves)
 

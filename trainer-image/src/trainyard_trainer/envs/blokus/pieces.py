@@ -221,6 +221,12 @@ def placement_table(size: int) -> PlacementTable:
         arr.setflags(write=False)
     log.debug("placement table %dx%d: %d placements in %.3fs", size, size, len(geom), time.perf_counter() - started)
     return PlacementTable(
-        size=size, geom=geom, body=body, cover=cover, cover_quad=cover_quad, by_piece=by_piece, reach=reach,
+        size=size,
+        geom=geom,
+        body=body,
+        cover=cover,
+        cover_quad=cover_quad,
+        by_piece=by_piece,
+        reach=reach,
         orientation=orientation,
     )
