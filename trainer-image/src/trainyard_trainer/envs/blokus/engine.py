@@ -63,13 +63,14 @@ def score(has_piece: np.ndarray, last_piece: int) -> int:
 
 
 class BlokusGame:
-    """One game: board, per-seat flags, pieces, incrementally maintained legal masks.
+    """One game: board, per-seat flags, pieces, incrementally maintained legal lists and masks.
 
     Seat 0 moves first; seats with no legal placement are skipped; the game ends when no
-    seat can move. ``moves`` records the placement ids played, in order.
+    seat can move. ``moves`` records the placement ids played, in order. The seat to move is
+    always in sync; other seats are brought up to date when asked about (``rules.sync``).
     """
 
-    _STATE = ("board", "flags", "has_piece", "mask", "meta")
+    _STATE = ("board", "flags", "has_piece", "legal", "_mask", "meta")
 
     def __init__(self, variant: str | Variant = "duo") -> None:
         self.variant = _variant(variant)
@@ -78,7 +79,11 @@ class BlokusGame:
         self.board = np.full(cells, -1, dtype=np.int8)
         self.flags = np.zeros((v.n_players, cells), dtype=np.uint8)
         self.has_piece = np.ones((v.n_players, N_PIECES), dtype=np.uint8)
-        self.mask = np.zeros((v.n_players, placement_table(v.size).n), dtype=np.bool_)
+        n = placement_table(v.size).n
+        self._mask = np.zeros((v.n_players, n), dtype=np.bool_)
+        # per seat: its legal placement ids, the first legal_count(p) entries, in no order (one
+        # spare slot: the kernels write a candidate before they know whether it is taken)
+        self.legal = np.zeros((v.n_players, n + 1), dtype=np.int32)
         self.meta = np.zeros(rules.META_LEN, dtype=np.int32)
         self.moves: list[int] = []
         self._bind()
@@ -91,7 +96,7 @@ class BlokusGame:
         self._starts = np.array([r * v.size + c for r, c in v.starts], dtype=np.int32)
         views = []
         for p in range(v.n_players):
-            view = self.mask[p].view()
+            view = self._mask[p].view()
             view.flags.writeable = False
             views.append(view)
         self._views = tuple(views)
@@ -99,16 +104,15 @@ class BlokusGame:
         self._args = (
             t.geom,
             t.body,
-            t.cover,
             t.cover_quad,
-            t.by_piece,
-            t.reach,
             self.board,
             self.flags,
             self.has_piece,
-            self.mask,
+            self.legal,
+            self._mask,
             self.meta,
         )
+        self._sync_args = (t.geom, t.body, t.cover_quad, self.flags, self.has_piece, self.legal, self._mask, self.meta)
 
     def __getstate__(self) -> dict:
         return {"variant": self.variant, "moves": list(self.moves), **{k: getattr(self, k) for k in self._STATE}}
@@ -121,7 +125,7 @@ class BlokusGame:
         """Empty board, every seat holds all pieces, seat 0 to move."""
         t = self.table
         rules.reset(
-            t.body, t.cover, t.reach, self._starts, self.board, self.flags, self.has_piece, self.mask, self.meta
+            t.body, t.cover, self._starts, self.board, self.flags, self.has_piece, self.legal, self._mask, self.meta
         )
         self.moves = []
 
@@ -145,9 +149,23 @@ class BlokusGame:
         """Pieces placed so far by all seats."""
         return int(self.meta[rules.M_PLACED])
 
+    def _sync(self, player: int) -> None:
+        rules.sync(*self._sync_args, player)
+
+    @property
+    def mask(self) -> np.ndarray:
+        """bool[P, n_placements]: every seat's legal placements (brings every seat in sync);
+        valid until the next move or reset."""
+        for p in range(self.variant.n_players):
+            self._sync(p)
+        return self._mask
+
     def legal_mask(self, player: int | None = None) -> np.ndarray:
         """Read-only view of a seat's legal placements; valid until the next move or reset."""
-        return self._views[self.current_player if player is None else player]
+        if player is None:
+            return self._views[int(self.meta[rules.M_PLAYER])]  # the seat to move is in sync
+        self._sync(player)
+        return self._views[player]
 
     def legal_moves(self, player: int | None = None) -> np.ndarray:
         """Sorted legal placement ids of a seat (a new array)."""
@@ -160,6 +178,7 @@ class BlokusGame:
 
     def legal_count(self, player: int | None = None) -> int:
         p = self.current_player if player is None else player
+        self._sync(p)
         return int(self.meta[rules.M_COUNT + p])
 
     def last_piece(self, player: int) -> int:
@@ -222,8 +241,36 @@ class BlokusGame:
         for p in range(v.n_players):
             self.meta[rules.M_LAST + p] = -1 if last_piece is None else last_piece[p]
         t = self.table
-        rules.rebuild(t.body, t.cover, t.reach, self.flags, self.has_piece, self.mask, self.meta)
+        rules.rebuild(
+            t.geom, t.body, t.cover, t.cover_quad, self.flags, self.has_piece, self.legal, self._mask, self.meta
+        )
         self.moves = []
+
+    def random_games(self, games: int, seed: int) -> int:
+        """Play ``games`` uniformly random games inside the engine (no Python per move; the
+        game is left at the end of the last one); returns the moves played. For benchmarks."""
+        t = self.table
+        moves = rules.random_games(
+            t.geom,
+            t.body,
+            t.cover,
+            t.cover_quad,
+            self._starts,
+            self.board,
+            self.flags,
+            self.has_piece,
+            self.legal,
+            self._mask,
+            self.meta,
+            games,
+            seed,
+        )
+        self.moves = []
+        return int(moves)
+
+    def perft(self, depth: int) -> int:
+        """Leaves of the move tree ``depth`` moves deep from here (see ``rules.perft``)."""
+        return int(rules.perft(*self._args, depth))
 
     def copy(self) -> BlokusGame:
         """Independent copy (tables shared), e.g. to try a move."""

@@ -40,9 +40,9 @@ class GreedyOpponent:
     opponents' usable corners afterwards; ties broken uniformly with ``rng``."""
 
     def select(self, game: BlokusGame, mask: np.ndarray, rng: np.random.Generator) -> int:
-        # the kernel reads the seat's row of game.mask, which is what ``mask`` views
+        # the kernel reads the seat's legal list (the same set as ``mask``; the seat to move is in sync)
         player = game.current_player
-        return int(rules.greedy_pick(game.table.geom, game.flags, game.mask, player, rng.random()))
+        return int(rules.greedy_pick(game.table.geom, game.flags, game.legal, game.meta, player, rng.random()))
 
     def __repr__(self) -> str:
         return "GreedyOpponent()"

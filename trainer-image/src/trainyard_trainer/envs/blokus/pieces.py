@@ -108,7 +108,8 @@ class PlacementTable:
     * ``geom`` int32[n, GEOM_WIDTH]: piece, cell/edge/corner counts, then the flat cell ids
       (``row * size + col``) of the cells, in-board edge neighbours and in-board corner-only
       neighbours, each padded with -1;
-    * ``body`` int16[n, 7]: piece, cell count, cells: the compact copy legality checks read;
+    * ``body`` int16[n, 7]: piece, cell count, five cells (a smaller piece's first cell
+      repeated): the compact copy legality checks read without a loop;
     * ``cover``: CSR list (the head holds absolute offsets into the same array) keyed by
       ``cell * N_PIECES + piece``: the placements of a piece covering a cell, so a cell's
       whole list runs from ``cover[cell * N_PIECES]`` to ``cover[(cell + 1) * N_PIECES]``;
@@ -116,8 +117,6 @@ class PlacementTable:
       leaving out placements over the two cells that are edge neighbours of both the cell and
       its quadrant's diagonal cell (those are always forbidden when the cell became a corner
       from that side): the candidates when a corner opens;
-    * ``by_piece``: CSR list of the placements of each piece;
-    * ``reach``: CSR list per cell of the cells covered by any placement covering it;
     * ``orientation`` int16[n]: the placement's piece orientation, counted over all pieces in
       table order (0..N_ORIENTATIONS-1): what the board-shaped policy head is indexed by.
     """
@@ -127,8 +126,6 @@ class PlacementTable:
     body: np.ndarray
     cover: np.ndarray
     cover_quad: np.ndarray
-    by_piece: np.ndarray
-    reach: np.ndarray
     orientation: np.ndarray
 
     @property
@@ -209,15 +206,18 @@ def placement_table(size: int) -> PlacementTable:
         quad_keys.append(((flat * 4 + quad) * N_PIECES + geom[pid, COL_PIECE])[~blocked])
         quad_ids.append(pid[~blocked])
     cover_quad = _csr(np.concatenate(quad_keys), np.concatenate(quad_ids), n_cells * 4 * N_PIECES)
-    by_piece = _csr(geom[:, COL_PIECE], np.arange(len(geom)), N_PIECES)
-    pairs = np.unique((flat[:, None] * n_cells + cells[pid]).ravel()[cells[pid].ravel() >= 0])
-    reach = _csr(pairs // n_cells, pairs % n_cells, n_cells)
     body = np.ascontiguousarray(geom[:, [COL_PIECE, COL_NCELL, *range(COL_CELLS, COL_EDGES)]], dtype=np.int16)
+    pad = body[:, 2:] < 0
+    body[:, 2:][pad] = np.broadcast_to(body[:, 2:3], pad.shape)[pad]  # repeat the first cell: no -1 to test
     orientation = np.array(orient, dtype=np.int16)
-    for arr in (geom, body, cover, cover_quad, by_piece, reach, orientation):
+    for arr in (geom, body, cover, cover_quad, orientation):
         arr.setflags(write=False)
     log.debug("placement table %dx%d: %d placements in %.3fs", size, size, len(geom), time.perf_counter() - started)
     return PlacementTable(
-        size=size, geom=geom, body=body, cover=cover, cover_quad=cover_quad, by_piece=by_piece, reach=reach,
+        size=size,
+        geom=geom,
+        body=body,
+        cover=cover,
+        cover_quad=cover_quad,
         orientation=orientation,
     )
