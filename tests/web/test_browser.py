@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import subprocess
 import threading
@@ -20,13 +19,13 @@ from trainyard_runstore.schema import RunStatus
 from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
 
+from tests.support.e2e import e2e_command, e2e_env, require_browser, run_e2e
 from tests.support.ferretdb import FerretDB
 from tests.support.processes import ApiServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.mongo]
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("TRAINYARD_E2E_CHROMIUM", "/usr/bin/chromium")
 DB = "browser"
 
 
@@ -79,10 +78,7 @@ class LiveRun:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run 'make chromium' (Debian's chromium package)")
-    if not (REPO / "web" / "dist" / "index.html").exists():
-        pytest.fail("web/dist is not built: run 'make web'")
+    require_browser()
     tmp = tmp_path_factory.mktemp("browser")
     db = FerretDB(tmp / "db").start()
     settings = MongoSettings(uri=db.uri, db_name=DB)
@@ -105,19 +101,14 @@ def stack(tmp_path_factory):
     db.stop()
 
 
-def e2e_env(stack, artifacts):
-    return dict(os.environ, TRAINYARD_E2E_BASE_URL=stack["api"].url,
-                TRAINYARD_E2E_FIXTURE=str(stack["tmp"] / "fixture.json"),
-                TRAINYARD_E2E_SCREENSHOT_DIR=str(artifacts / "web"), TRAINYARD_E2E_CHROMIUM=CHROMIUM)
+def stack_env(stack, artifacts):
+    return e2e_env(stack["api"].url, stack["tmp"] / "fixture.json", artifacts / "web")
 
 
 def test_every_ui_scenario_in_chromium(stack, artifacts):
-    out = subprocess.run(["node", "e2e/run.mjs"], cwd=REPO / "web", env=e2e_env(stack, artifacts),
-                         capture_output=True, text=True, timeout=420)
-    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
     shots = artifacts / "web"
-    for name in ("list.png", "detail.png", "compare.png"):
-        assert (shots / name).stat().st_size > 10_000, f"{name} looks empty"
+    run_e2e("run.mjs", base_url=stack["api"].url, fixture=stack["tmp"] / "fixture.json", shots=shots, timeout=420,
+            screenshots=("list.png", "detail.png", "compare.png"))
     # The CSV the browser downloaded is the database's history, row for row.
     rows = list(csv.DictReader((shots / "export.csv").open()))
     stored = RunStore(stack["settings"]).episodes("ui-ppo-a")
@@ -132,7 +123,7 @@ def test_every_ui_scenario_in_chromium(stack, artifacts):
 
 
 def test_database_outage_shows_an_error_and_recovers(stack, artifacts):
-    proc = subprocess.Popen(["node", "e2e/run.mjs", "outage"], cwd=REPO / "web", env=e2e_env(stack, artifacts),
+    proc = subprocess.Popen(e2e_command("run.mjs", "outage"), cwd=REPO / "web", env=stack_env(stack, artifacts),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     seen = []
     try:

@@ -13,7 +13,6 @@ import json
 import math
 import os
 import random
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,12 +22,12 @@ import pytest
 from trainyard_client import custom, start_run
 from trainyard_runstore.settings import MongoSettings
 
+from tests.support.e2e import require_browser, run_e2e
 from tests.support.processes import ApiServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.mongo, pytest.mark.training]
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("TRAINYARD_E2E_CHROMIUM", "/usr/bin/chromium")
 METRIC = custom("opponent_score", unit="points", description="the opponent's final score")
 EPISODES = 120
 
@@ -56,10 +55,7 @@ def log_custom_run(mongo_settings, tmp: Path) -> tuple[str, list[float]]:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, ferretdb):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run 'make chromium' (Debian's chromium package)")
-    if not (REPO / "web" / "dist" / "index.html").exists():
-        pytest.fail("web/dist is not built: run 'make web'")
+    require_browser()
     tmp = tmp_path_factory.mktemp("custom-metric")
     # A database of this process's own: the example's fixed run ID would otherwise continue an older run.
     settings = MongoSettings(uri=ferretdb.uri, db_name=f"custom_metric_{os.getpid()}")
@@ -104,13 +100,6 @@ def test_each_metric_has_a_chart_with_its_unit_in_chromium(runs, artifacts):
                           "description": METRIC.description, "episodes": EPISODES},
                "cartpole": {"run_id": runs["cartpole"], "episodes": cartpole["summary"]["episodes"]}}
     (runs["tmp"] / "fixture.json").write_text(json.dumps(fixture))
-    shots = artifacts / "web-metrics"
-    env = dict(os.environ, TRAINYARD_E2E_BASE_URL=runs["api"].url,
-               TRAINYARD_E2E_FIXTURE=str(runs["tmp"] / "fixture.json"), TRAINYARD_E2E_SCREENSHOT_DIR=str(shots),
-               TRAINYARD_E2E_CHROMIUM=CHROMIUM)
-    out = subprocess.run(["node", "e2e/metrics.mjs"], cwd=REPO / "web", env=env, capture_output=True, text=True,
-                         timeout=300)
-    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
-    for name in ("custom-metric.png", "cartpole-epsilon.png"):
-        assert (shots / name).stat().st_size > 10_000, f"{name} looks empty"
-        shutil.copy(shots / name, artifacts / name)
+    run_e2e("metrics.mjs", base_url=runs["api"].url, fixture=runs["tmp"] / "fixture.json",
+            shots=artifacts / "web-metrics", timeout=300, screenshots=("custom-metric.png", "cartpole-epsilon.png"),
+            artifacts=artifacts)

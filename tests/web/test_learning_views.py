@@ -11,9 +11,6 @@ trainer's own Blokus engine rebuilds from the stored moves (not with the API's b
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,13 +18,13 @@ from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
 from trainyard_trainer.envs import replay
 
+from tests.support.e2e import require_browser, run_e2e
 from tests.support.ferretdb import FerretDB
 from tests.support.processes import ApiServer, trainer
 
 pytestmark = [pytest.mark.browser, pytest.mark.mongo, pytest.mark.training]
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("TRAINYARD_E2E_CHROMIUM", "/usr/bin/chromium")
 DB = "learning"
 AGENT = "ppo_learning"
 # (run_id, seed, total timesteps, evaluate every); n_steps 256 in smoke mode: a rollout per 256 steps.
@@ -85,10 +82,7 @@ def fixture_for(store: RunStore) -> dict:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run 'make chromium' (Debian's chromium package)")
-    if not (REPO / "web" / "dist" / "index.html").exists():
-        pytest.fail("web/dist is not built: run 'make web'")
+    require_browser()
     tmp = tmp_path_factory.mktemp("learning")
     db = FerretDB(tmp / "db").start()
     settings = MongoSettings(uri=db.uri, db_name=DB)
@@ -110,13 +104,7 @@ def stack(tmp_path_factory):
 
 
 def test_learning_views_in_chromium(stack, artifacts):
-    shots = artifacts / "web-learning"
-    env = dict(os.environ, TRAINYARD_E2E_BASE_URL=stack["api"].url,
-               TRAINYARD_E2E_FIXTURE=str(stack["tmp"] / "fixture.json"), TRAINYARD_E2E_SCREENSHOT_DIR=str(shots),
-               TRAINYARD_E2E_CHROMIUM=CHROMIUM)
-    out = subprocess.run(["node", "e2e/learning.mjs"], cwd=REPO / "web", env=env, capture_output=True, text=True,
-                         timeout=420)
-    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
-    for name in ("evaluation.png", "diagnostics.png", "replay.png", "benchmarks.png", "compare-eval.png", "ladder.png"):
-        assert (shots / name).stat().st_size > 10_000, f"{name} looks empty"
-        shutil.copy(shots / name, artifacts / name)
+    run_e2e("learning.mjs", base_url=stack["api"].url, fixture=stack["tmp"] / "fixture.json",
+            shots=artifacts / "web-learning", timeout=420, artifacts=artifacts,
+            screenshots=("evaluation.png", "diagnostics.png", "replay.png", "benchmarks.png", "compare-eval.png",
+                         "ladder.png"))
