@@ -35,6 +35,11 @@ class Series:
 
 log = logging.getLogger(__name__)
 
+# Series answers kept (keyed by run, write version and range): a finished run's chart, opened
+# again or by another viewer, costs no database read or regrouping. A running run's version moves
+# with every flush, so its entries simply age out.
+SERIES_CACHE_SIZE = 32
+
 
 class AsyncRunStore:
     def __init__(self, settings: MongoSettings | None = None, *, timeout_ms: int | None = None):
@@ -47,6 +52,7 @@ class AsyncRunStore:
         self.db = self.client[self.settings.db_name]
         self._indexes_ready = False
         self.index = RunIndexView(self.db)
+        self._series_cache: dict[tuple[Any, ...], Series] = {}
 
     async def close(self) -> None:
         await self.client.close()
@@ -151,13 +157,28 @@ class AsyncRunStore:
         return out
 
     async def series(self, run_id: str, *, total: int, max_points: int | None,
-                     first: int = 1, last: int | None = None, limit: int | None = None) -> Series:
+                     first: int = 1, last: int | None = None, limit: int | None = None,
+                     version: int | None = None) -> Series:
         """Episode series in [first, last], downsampled to exactly ``max_points`` when longer.
 
         Unsampled reads stop after ``limit`` episodes (the caller pages on with ``next_episode``).
         Ranges of up to ``max_points * SUB_SIZE`` episodes are grouped from the raw episodes, longer
-        ones from the statistics pages, so a run always gets ``max_points`` points.
+        ones from the statistics pages, so a run always gets ``max_points`` points. With the home
+        document's ``version`` (every write moves it) the answer is kept for the next identical read.
         """
+        if version is None:
+            return await self._series(run_id, total, max_points, first, last, limit)
+        key = (run_id, version, total, max_points, first, last, limit)
+        found = self._series_cache.pop(key, None)
+        if found is None:
+            found = await self._series(run_id, total, max_points, first, last, limit)
+            if len(self._series_cache) >= SERIES_CACHE_SIZE:
+                self._series_cache.pop(next(iter(self._series_cache)))
+        self._series_cache[key] = found  # newest last: the oldest is evicted first
+        return found
+
+    async def _series(self, run_id: str, total: int, max_points: int | None, first: int, last: int | None,
+                      limit: int | None) -> Series:
         upper = total if last is None else min(last, total)
         count = max(0, upper - first + 1)
         if count == 0:
