@@ -77,6 +77,7 @@ class AsyncRunStore:
         await self.db[layout.RUNS].replace_one(layout.run_key(run_id), entry, upsert=True)
         meta = await self.db[layout.META].find_one_and_update(
             layout.INDEX_VERSION_KEY, {"$inc": {"version": 1}}, upsert=True, return_document=ReturnDocument.AFTER)
+        assert meta is not None, "upserted"
         version = int(meta["version"])
         await self.db[layout.INDEX_LOG].insert_one(layout.index_log_entry(version, entry))
         if version % layout.INDEX_LOG_TRIM_EVERY == 0:

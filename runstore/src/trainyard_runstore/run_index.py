@@ -74,8 +74,8 @@ def _condition(path: str, cond: Any) -> Callable[[dict[str, Any]], bool]:
         flags = re.IGNORECASE if "i" in cond.get("$options", "") else 0
         pattern = re.compile(cond["$regex"], flags)
         return lambda d: isinstance(v := _get(d, path), str) and pattern.search(v) is not None
-    ops = {"$gte": lambda a, b: a >= b, "$lte": lambda a, b: a <= b, "$gt": lambda a, b: a > b,
-           "$lt": lambda a, b: a < b}
+    ops: dict[str, Callable[[Any, Any], bool]] = {
+        "$gte": lambda a, b: a >= b, "$lte": lambda a, b: a <= b, "$gt": lambda a, b: a > b, "$lt": lambda a, b: a < b}
     unknown = set(cond) - set(ops)
     if unknown:
         raise ValueError(f"the run list's read model has no operator {sorted(unknown)}")

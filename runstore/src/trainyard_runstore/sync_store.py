@@ -132,6 +132,7 @@ class RunStore:
         None after a bulk write into the index: readers then reload it)."""
         meta = self.db[layout.META].find_one_and_update(layout.INDEX_VERSION_KEY, {"$inc": {"version": 1}},
                                                         upsert=True, return_document=ReturnDocument.AFTER)
+        assert meta is not None, "upserted"
         version = int(meta["version"])
         self.db[layout.INDEX_LOG].insert_one(layout.index_log_entry(version, entry))
         if version % layout.INDEX_LOG_TRIM_EVERY == 0:
