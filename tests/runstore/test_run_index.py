@@ -111,3 +111,20 @@ def test_writers_trim_the_index_log(store, monkeypatch):
     kept = sorted(d["_id"] for d in store.db[layout.INDEX_LOG].find({}))
     assert kept[-1] == version and len(kept) <= 10 + 5
     assert store.db[layout.INDEX_LOG].find_one({"_id": version})["doc"]["metadata"] == {"n": 29}
+
+
+def test_concurrent_lists_follow_the_log_without_reloading(store, mongo_settings):
+    seed(store, 3)
+
+    async def many():
+        api = AsyncRunStore(mongo_settings)
+        await api.index_version()
+        for i in range(5):
+            store.set_metadata("Run-000", n=i)
+            versions = await asyncio.gather(*(api.index_version() for _ in range(8)))
+            assert len(set(versions)) == 1
+        page, _ = await api.list_runs(filters={"q": "run-000"}, sort="run_id", limit=5)
+        assert page[0]["metadata"] == {"n": 4} and api.index.reloads == 1
+        await api.close()
+
+    asyncio.run(many())

@@ -133,6 +133,8 @@ class RunIndexView:
         if stored == self.version:
             return self.version
         async with self._lock:
+            # Again under the lock: a concurrent request may have followed the log meanwhile.
+            stored = await self._stored_version()
             if self.version < 0 or stored < self.version:  # first use, or the database was replaced
                 await self._reload()
                 return self.version
