@@ -46,8 +46,7 @@ FILTERS = [
 def test_the_read_model_answers_as_the_query_on_the_index(store, mongo_settings):
     seed(store)
 
-    async def compare():
-        api = AsyncRunStore(mongo_settings)
+    async def compare(api: AsyncRunStore):
         await api.index_version()
         coll = api.db[layout.RUNS]
         for flt in FILTERS:
@@ -58,9 +57,19 @@ def test_the_read_model_answers_as_the_query_on_the_index(store, mongo_settings)
                     page, total = await api.list_runs(filters=flt, sort=sort, limit=10, offset=3)
                     assert [d["run_id"] for d in page] == [d["run_id"] for d in want], (flt, sort)
                     assert total == await coll.count_documents(mongo), (flt, sort)
+
+    async def compare_after_changes():
+        api = AsyncRunStore(mongo_settings)
+        await compare(api)
+        # Changes followed through the log keep the sorted answers right (moved, not sorted again).
+        for i in (0, 7, 13, 39):
+            await asyncio.to_thread(store.set_status, f"Run-{i:03d}", RunStatus.FAILED)
+        await asyncio.to_thread(store.create_run, RunRecord(run_id="Run-100", agent_id="agent_1", start_time=T0))
+        await compare(api)
+        assert api.index.reloads == 1
         await api.close()
 
-    asyncio.run(compare())
+    asyncio.run(compare_after_changes())
 
 
 def test_the_read_model_follows_changes_and_recovers_from_a_gap(store, mongo_settings, monkeypatch):

@@ -110,6 +110,35 @@ def sort_docs(docs: list[dict[str, Any]], keys: list[tuple[str, int]]) -> list[d
     return out
 
 
+def _compare(a: dict[str, Any], b: dict[str, Any], keys: list[tuple[str, int]]) -> int:
+    for path, direction in keys:
+        ka, kb = sort_key(_get(a, path)), sort_key(_get(b, path))
+        if ka != kb:
+            return direction if ka > kb else -direction
+    return 0
+
+
+def _move(ordered: list[dict[str, Any]], old: dict[str, Any] | None, new: dict[str, Any],
+          keys: list[tuple[str, int]]) -> None:
+    """Replace ``old`` by ``new`` in the sorted ``ordered`` (a binary search, not a new sort)."""
+    if old is not None:
+        for i, d in enumerate(ordered):
+            if d is old:
+                del ordered[i]
+                break
+    lo, hi = 0, len(ordered)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _compare(ordered[mid], new, keys) <= 0:
+            lo = mid + 1
+        else:
+            hi = mid
+    ordered.insert(lo, new)
+
+
+_INCREMENTAL = 50  # more changes at once than this: sort again rather than move each
+
+
 class RunIndexView:
     """The run index of one database in memory; ``refresh`` brings it up to date, ``query`` answers."""
 
@@ -145,6 +174,8 @@ class RunIndexView:
     async def _follow(self, stored: int) -> None:
         entries = await self.db[layout.INDEX_LOG].find(layout.index_log_after(self.version)).sort("_id", 1).to_list()
         start = self.version
+        if len(entries) > _INCREMENTAL:
+            self._sorted.clear()
         for entry in entries:
             if entry["_id"] != self.version + 1:
                 break
@@ -152,10 +183,13 @@ class RunIndexView:
                 await self._reload()
                 return
             doc = entry["doc"]
+            old = self._runs.get(doc["_id"])
             self._runs[doc["_id"]] = doc
+            for sort, ordered in self._sorted.items():  # kept sorted: a change costs no new sort
+                _move(ordered, old, doc, layout.list_sort(sort))
             self.version = entry["_id"]
         if self.version != start:
-            self._changed()
+            self._answers.clear()
         if self.version >= stored:
             self._gap_since = None
             return
