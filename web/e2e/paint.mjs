@@ -27,8 +27,17 @@ try {
       const ms = await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r(performance.now()))));
       out[key].push(Math.round(ms));
       // when the page's data had arrived: the last API response that ended before the paint
-      const data = await page.evaluate((paint) => Math.max(0, ...performance.getEntriesByType("resource")
-        .filter((e) => e.name.includes("/api/") && e.responseEnd <= paint).map((e) => e.responseEnd)), ms);
+      const data = await page.evaluate(
+        (paint) =>
+          Math.max(
+            0,
+            ...performance
+              .getEntriesByType("resource")
+              .filter((e) => e.name.includes("/api/") && e.responseEnd <= paint)
+              .map((e) => e.responseEnd),
+          ),
+        ms,
+      );
       out[`${key.replace("_ms", "")}_data_ms`].push(Math.round(data));
       await context.close();
     }
