@@ -60,11 +60,13 @@ def main() -> None:
             finally:
                 api.stop()
     times = json.loads(out.stdout.strip().splitlines()[-1])
-    rows = [[name, f"{statistics.median(v):.0f}", f"{min(v)}", f"{max(v)}"] for name, v in
-            (("detail of a 1,000,000-episode run: first chart", times["detail_ms"]),
-             ("list among 10,000 runs: first rows", times["list_ms"]))]
-    print_table(f"Web UI first paint, headless Chromium ({ROUNDS} cold loads)", ["page", "median ms", "min", "max"],
-                rows)
+    rows = [[name, f"{statistics.median(v):.0f}", f"{min(v)}", f"{max(v)}", goal] for name, v, goal in
+            (("detail of a 1,000,000-episode run: first chart", times["detail_ms"], "≤ 800"),
+             ("  of which: its data arrived", times["detail_data_ms"], ""),
+             ("list among 10,000 runs: first rows", times["list_ms"], "≤ 1,000"),
+             ("  of which: its data arrived", times["list_data_ms"], ""))]
+    print_table(f"Web UI first paint, headless Chromium ({ROUNDS} cold loads)",
+                ["page", "median ms", "min", "max", "goal ms"], rows)
     print_table("Web bundle (gzip -9)", ["file", "KiB"], bundle_rows())
 
 

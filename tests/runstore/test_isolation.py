@@ -89,8 +89,9 @@ def test_writes_and_reads_of_one_run_touch_only_its_collections(store, mongo_set
     writes = write_and_record(mongo_settings, "mine")
     shared = [c for c in writes if c[1] not in own]
     # 16 flushes within the refresh interval refresh the run index once.
-    assert [c for c in shared if c[1] == layout.RUNS] == [("update", layout.RUNS)], shared
-    assert {c[1] for c in shared} <= {layout.RUNS, layout.META}
+    # (one update returning the new entry, which goes to the index log under the next version).
+    assert [c for c in shared if c[1] == layout.RUNS] == [("findAndModify", layout.RUNS)], shared
+    assert {c[1] for c in shared} <= {layout.RUNS, layout.META, layout.INDEX_LOG}
     reads = read_and_record(mongo_settings, "mine")
     assert reads and {c[1] for c in reads} <= own, reads
 
@@ -106,3 +107,53 @@ def test_a_write_issues_the_same_operations_in_a_crowded_database(ferretdb, monk
     s.close()
     assert write_and_record(empty, "mine") == write_and_record(crowded, "mine")
     assert read_and_record(empty, "mine") == read_and_record(crowded, "mine")
+
+
+def list_and_record(settings, change) -> tuple[list[tuple[str, str]], list[tuple[str, str]], int]:
+    """A warm API's run list: (commands of an unchanged list, commands after ``change``, reloads)."""
+    rec = Recorder()
+
+    async def reads():
+        store = AsyncRunStore(settings)
+        await store.close()
+        store.client = AsyncMongoClient(settings.uri, event_listeners=[rec], **settings.client_kwargs())
+        store.db = store.client[settings.db_name]
+        store.index.db = store.db
+        await store.index_version()
+        await store.list_runs(filters={}, sort="-start_time", limit=50)
+        start = len(rec.commands)
+        await store.index_version()
+        await store.list_runs(filters={"agent_id": "crowd"}, sort="-episodes", limit=50)
+        unchanged = rec.commands[start:]
+        await asyncio.to_thread(change)
+        start = len(rec.commands)
+        await store.index_version()
+        page, _ = await store.list_runs(filters={}, sort="-start_time", limit=50)
+        changed = rec.commands[start:]
+        assert page[0]["run_id"] == "newest", "the list follows the index log"
+        await store.close()
+        return unchanged, changed, store.index.reloads
+
+    return asyncio.run(reads())
+
+
+def test_a_warm_run_list_reads_only_the_index_log_in_a_crowded_database(ferretdb, monkeypatch):
+    from tests.conftest import _settings
+
+    empty, crowded = _settings(ferretdb), _settings(ferretdb)
+    s = RunStore(crowded)
+    crowd(s, 8)
+    s.close()
+    results = []
+    for settings in (empty, crowded):
+        def change(settings=settings):
+            store = RunStore(settings)
+            store.create_run(RunRecord(run_id="newest", agent_id="me"))
+            store.close()
+        results.append(list_and_record(settings, change))
+    (e_unchanged, e_changed, e_reloads), (c_unchanged, c_changed, c_reloads) = results
+    # Unchanged: the version only; changed: the version (again under the lock) and the log entries
+    # past it, never the index.
+    assert c_unchanged == e_unchanged == [("find", layout.META)]
+    assert c_changed == e_changed == [("find", layout.META), ("find", layout.META), ("find", layout.INDEX_LOG)]
+    assert e_reloads == c_reloads == 1  # the first list only

@@ -89,12 +89,16 @@ def internal_error(request: Request, exc: BaseException) -> JSONResponse:
 
 
 async def watch(store: AsyncRunStore, settings: ApiSettings) -> None:
-    """Every ``watch_interval_seconds``: a real round trip sets ``trainyard_api_mongodb_up``, then runs
-    silent for ``lost_timeout_seconds`` get the Lost verdict (the operator does the same for its runs)."""
+    """Every ``watch_interval_seconds``: a real round trip sets ``trainyard_api_mongodb_up``, the run
+    list's read model catches up, then runs silent for ``lost_timeout_seconds`` get the Lost verdict
+    (the operator does the same for its runs)."""
     while True:
         try:
             await store.ping()
             MONGODB_UP.set(1)
+            # Load the run list's read model at startup (not in the first user's request) and keep
+            # it following the index log between requests.
+            await store.index_version()
             lost = await store.mark_lost(settings.lost_timeout_seconds, noticed_by="api")
             if lost:
                 log.warning("runs without a heartbeat for %.0f s marked lost: %s", settings.lost_timeout_seconds,

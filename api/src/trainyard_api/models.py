@@ -30,6 +30,17 @@ class EpisodePoint(BaseModel):
     total_reward_max: float | None = Field(default=None, description="downsampled points only")
     count: int | None = Field(default=None, description="episodes merged into this point (downsampled only)")
 
+    @classmethod
+    def body(cls, point: dict[str, Any]) -> dict[str, Any]:
+        """A point the store built (numbers only) as its JSON body: the declared fields first, absent
+        ones null, then the extra fields, exactly as validating and serializing it would give."""
+        out = dict.fromkeys(_POINT_FIELDS)
+        out.update(point)
+        return out
+
+
+_POINT_FIELDS = tuple(EpisodePoint.model_fields)
+
 
 class WinRatePoint(BaseModel):
     episode: int

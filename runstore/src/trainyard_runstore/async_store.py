@@ -14,11 +14,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, ReturnDocument
 
 from trainyard_runstore import layout, liveness, series
 from trainyard_runstore.ladder import Ladder
 from trainyard_runstore.layout import SubStats
+from trainyard_runstore.run_index import RunIndexView
 from trainyard_runstore.schema import Episode, EvalGame, Rollout
 from trainyard_runstore.settings import MongoSettings
 
@@ -34,6 +35,11 @@ class Series:
 
 log = logging.getLogger(__name__)
 
+# Series answers kept (keyed by run, write version and range): a finished run's chart, opened
+# again or by another viewer, costs no database read or regrouping. A running run's version moves
+# with every flush, so its entries simply age out.
+SERIES_CACHE_SIZE = 32
+
 
 class AsyncRunStore:
     def __init__(self, settings: MongoSettings | None = None, *, timeout_ms: int | None = None):
@@ -45,6 +51,8 @@ class AsyncRunStore:
         self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(self.settings.uri, **kwargs)
         self.db = self.client[self.settings.db_name]
         self._indexes_ready = False
+        self.index = RunIndexView(self.db)
+        self._series_cache: dict[tuple[Any, ...], Series] = {}
 
     async def close(self) -> None:
         await self.client.close()
@@ -65,8 +73,15 @@ class AsyncRunStore:
         doc = await self.db[layout.home(run_id)].find_one(layout.HOME_KEY)
         if doc is None:
             return
-        await self.db[layout.RUNS].replace_one(layout.run_key(run_id), layout.index_doc(doc), upsert=True)
-        await self.db[layout.META].update_one(layout.INDEX_VERSION_KEY, {"$inc": {"version": 1}}, upsert=True)
+        entry = {**layout.index_doc(doc), **layout.run_key(run_id)}
+        await self.db[layout.RUNS].replace_one(layout.run_key(run_id), entry, upsert=True)
+        meta = await self.db[layout.META].find_one_and_update(
+            layout.INDEX_VERSION_KEY, {"$inc": {"version": 1}}, upsert=True, return_document=ReturnDocument.AFTER)
+        assert meta is not None, "upserted"
+        version = int(meta["version"])
+        await self.db[layout.INDEX_LOG].insert_one(layout.index_log_entry(version, entry))
+        if version % layout.INDEX_LOG_TRIM_EVERY == 0:
+            await self.db[layout.INDEX_LOG].delete_many(layout.index_log_stale(version))
 
     async def ensure_indexes(self) -> None:
         # One index per command: FerretDB v1.24 drops the connection when a multi-index
@@ -83,18 +98,18 @@ class AsyncRunStore:
 
     async def list_runs(self, *, filters: dict[str, Any], sort: str, limit: int, offset: int = 0
                         ) -> tuple[list[dict[str, Any]], int]:
-        """A page of the run index (one small document per run) and the number of matches."""
-        flt = layout.list_filter(**filters)
-        coll = self.db[layout.RUNS]
-        cursor = coll.find(flt).sort(layout.list_sort(sort)).skip(offset).limit(limit)
-        # Concurrently: FerretDB answers each by a pass over the collection.
-        docs, total = await asyncio.gather(cursor.to_list(), coll.count_documents(flt))
-        return docs, total
+        """A page of the run index (one small document per run) and the number of matches.
+
+        Answered from the in-memory read model (``run_index``): call ``index_version`` first, which
+        brings it up to date, and use that version as the answer's change token."""
+        if self.index.version < 0:
+            await self.index.refresh()
+        return self.index.query(filters, sort, limit, offset)
 
     async def index_version(self) -> int:
-        """A number that changes whenever any run's list entry changes (the list's change token)."""
-        doc = await self.db[layout.META].find_one(layout.INDEX_VERSION_KEY)
-        return int((doc or {}).get("version", 0))
+        """A number that changes whenever any run's list entry changes (the list's change token);
+        the run list's read model is up to date with it."""
+        return await self.index.refresh()
 
     async def agent_ids(self) -> list[str]:
         return sorted(d["_id"] for d in await self.db[layout.AGENTS].find({}, {"_id": 1}).to_list())
@@ -143,13 +158,28 @@ class AsyncRunStore:
         return out
 
     async def series(self, run_id: str, *, total: int, max_points: int | None,
-                     first: int = 1, last: int | None = None, limit: int | None = None) -> Series:
+                     first: int = 1, last: int | None = None, limit: int | None = None,
+                     version: int | None = None) -> Series:
         """Episode series in [first, last], downsampled to exactly ``max_points`` when longer.
 
         Unsampled reads stop after ``limit`` episodes (the caller pages on with ``next_episode``).
         Ranges of up to ``max_points * SUB_SIZE`` episodes are grouped from the raw episodes, longer
-        ones from the statistics pages, so a run always gets ``max_points`` points.
+        ones from the statistics pages, so a run always gets ``max_points`` points. With the home
+        document's ``version`` (every write moves it) the answer is kept for the next identical read.
         """
+        if version is None:
+            return await self._series(run_id, total, max_points, first, last, limit)
+        key = (run_id, version, total, max_points, first, last, limit)
+        found = self._series_cache.pop(key, None)
+        if found is None:
+            found = await self._series(run_id, total, max_points, first, last, limit)
+            if len(self._series_cache) >= SERIES_CACHE_SIZE:
+                self._series_cache.pop(next(iter(self._series_cache)))
+        self._series_cache[key] = found  # newest last: the oldest is evicted first
+        return found
+
+    async def _series(self, run_id: str, total: int, max_points: int | None, first: int, last: int | None,
+                      limit: int | None) -> Series:
         upper = total if last is None else min(last, total)
         count = max(0, upper - first + 1)
         if count == 0:

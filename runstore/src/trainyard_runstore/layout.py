@@ -48,6 +48,12 @@ RUNS = "training_runs"  # the slim run index
 AGENTS = "training_agents"
 META = "training_meta"
 INDEX_VERSION_KEY = {"_id": "run_index"}
+# The run index's recent changes, one entry per index version: ``{_id: version, doc: index document}``
+# (or ``reload: true`` after a bulk write). API replicas keep the index in memory and read only the
+# entries past their version, so following the index never scans it (see ``run_index``).
+INDEX_LOG = "training_index_log"
+INDEX_LOG_KEEP = 1000  # entries kept; a reader further behind reloads the whole index
+INDEX_LOG_TRIM_EVERY = 100  # a writer trims the log when its version is a multiple of this
 # Shared collections of layout 1 (read only by ``migrate``).
 OLD_BUCKETS = "training_episode_buckets"
 OLD_STATS = "training_episode_stats"
@@ -193,6 +199,21 @@ def index_doc(home_doc: dict[str, Any]) -> dict[str, Any]:
     doc["env_id"] = (home_doc.get("config") or {}).get("env_id")
     doc["layout"] = LAYOUT
     return doc
+
+
+def index_log_entry(version: int, doc: dict[str, Any] | None) -> dict[str, Any]:
+    """The change-log entry of index ``version``: the run's new index document, or (None) a request
+    that readers reload the whole index (a bulk write)."""
+    return {"_id": version, "doc": doc} if doc is not None else {"_id": version, "reload": True}
+
+
+def index_log_stale(version: int) -> dict[str, Any]:
+    """Filter of the entries a writer at ``version`` trims (all but the newest INDEX_LOG_KEEP)."""
+    return {"_id": {"$lte": version - INDEX_LOG_KEEP}}
+
+
+def index_log_after(version: int) -> dict[str, Any]:
+    return {"_id": {"$gt": version}}
 
 
 # ---------------------------------------------------------------- per-bucket statistics

@@ -22,7 +22,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from pymongo import MongoClient
+from pymongo import MongoClient, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
@@ -123,11 +123,20 @@ class RunStore:
         doc = home_doc or self.home(run_id).find_one(layout.HOME_KEY)
         if doc is None:
             return
-        self.db[layout.RUNS].replace_one(layout.run_key(run_id), layout.index_doc(doc), upsert=True)
-        self.bump_index_version()
+        entry = {**layout.index_doc(doc), **layout.run_key(run_id)}
+        self.db[layout.RUNS].replace_one(layout.run_key(run_id), entry, upsert=True)
+        self.bump_index_version(entry)
 
-    def bump_index_version(self) -> None:
-        self.db[layout.META].update_one(layout.INDEX_VERSION_KEY, {"$inc": {"version": 1}}, upsert=True)
+    def bump_index_version(self, entry: dict[str, Any] | None = None) -> None:
+        """Move the list's change token and log the change (``entry``: the run's new index document;
+        None after a bulk write into the index: readers then reload it)."""
+        meta = self.db[layout.META].find_one_and_update(layout.INDEX_VERSION_KEY, {"$inc": {"version": 1}},
+                                                        upsert=True, return_document=ReturnDocument.AFTER)
+        assert meta is not None, "upserted"
+        version = int(meta["version"])
+        self.db[layout.INDEX_LOG].insert_one(layout.index_log_entry(version, entry))
+        if version % layout.INDEX_LOG_TRIM_EVERY == 0:
+            self.db[layout.INDEX_LOG].delete_many(layout.index_log_stale(version))
 
     def _update_home(self, run_id: str, update: dict[str, Any], *, index: bool = True) -> None:
         update.setdefault("$inc", {})["version"] = 1
@@ -493,8 +502,9 @@ class RunWriter:
             fields, self._index_pending = self._index_pending, None
             self._index_synced = time.monotonic()
         if fields:
-            self.store.db[layout.RUNS].update_one(layout.run_key(self.run_id), {"$set": fields})
-            self.store.bump_index_version()
+            entry = self.store.db[layout.RUNS].find_one_and_update(layout.run_key(self.run_id), {"$set": fields},
+                                                                   return_document=ReturnDocument.AFTER)
+            self.store.bump_index_version(entry)
 
     def finish_index(self) -> None:
         """Write a pending index refresh now (the store is closing); a failure is left to the next writer."""

@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from trainyard_runstore import metrics as metric_specs
 from trainyard_runstore.async_store import AsyncRunStore
 
 from trainyard_api.deps import SettingsDep, StoreDep
-from trainyard_api.models import AgentList, DetailMetrics, ErrorResponse, RunDetail, RunSummary
+from trainyard_api.models import AgentList, DetailMetrics, EpisodePoint, ErrorResponse, RunDetail, RunSummary
 from trainyard_api.queries import MAX_NUMBER, RunListQuery
 
 router = APIRouter(prefix="/api/training-runs", tags=["training-runs"])
@@ -127,7 +128,7 @@ async def get_run(
         span = (min(last, total) if last else total) - first + 1
         points = max_points or (None if span <= settings.raw_series_limit else settings.default_max_points)
     series = await store.series(run_id, total=total, max_points=points, first=first, last=last,
-                                limit=RAW_PAGE_LIMIT)
+                                limit=RAW_PAGE_LIMIT, version=doc.get("version", 0))
     response.headers["X-Downsampled"] = "true" if series.downsampled else "false"
     response.headers["X-Resolution"] = str(series.resolution)
     summary = RunSummary.from_doc(doc)
@@ -136,18 +137,26 @@ async def get_run(
         config=doc.get("config") or {},
         checkpoint_paths=doc.get("checkpoint_paths") or [],
         metric_specs=run_metric_specs(doc),
-        metrics=DetailMetrics(episodes=series.episodes, rolling_win_rate=series.rolling_win_rate,
+        # Downsampled points are numbers the store built in EpisodePoint's shape: added to the
+        # body below as they are, not validated point by point (most of a long run's request time).
+        metrics=DetailMetrics(episodes=[] if series.downsampled else series.episodes,
+                              rolling_win_rate=[] if series.downsampled else series.rolling_win_rate,
                               downsampled=series.downsampled, resolution=series.resolution,
                               next_episode=series.next_episode),
         last_rollout=doc.get("last_rollout"),
         evaluation=doc.get("evaluation"),
         evaluations=doc.get("evaluations") or [],
     )
-    if names is None:
+    if names is None and not series.downsampled:
         return detail
+    body = detail.model_dump(mode="json")
+    if series.downsampled:
+        body["metrics"]["episodes"] = [EpisodePoint.body(p) for p in series.episodes]
+        body["metrics"]["rolling_win_rate"] = series.rolling_win_rate
+    if names is None:
+        return Response(orjson.dumps(body), media_type="application/json", headers=dict(response.headers))
     # A selection: points carry only the chosen metrics, so they no longer fit EpisodePoint's
     # required fields; sent as built rather than validated again.
-    body = detail.model_dump(mode="json")
     body["metrics"]["episodes"] = narrow(body["metrics"]["episodes"], names)
     if "win_rate" not in names:
         body["metrics"]["rolling_win_rate"] = []
