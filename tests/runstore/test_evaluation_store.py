@@ -29,6 +29,15 @@ def test_rollouts_across_pages_are_written_once_even_when_replayed(store):
     assert [r.rollout for r in store.rollouts("r", 999, 1002)] == [999, 1000, 1001, 1002]
 
 
+def test_opponent_names_with_dots_and_dollars_are_stored_as_named(store):
+    # MongoDB and FerretDB refuse such field names; the curriculum's "curriculum@0.3" was dead-lettered.
+    store.create_run(RunRecord(run_id="r", agent_id="a"))
+    names = {"curriculum@0.3": 2, "$user.opponent": 1, "random": 4}
+    store.writer("r").write_rollouts([Rollout(rollout=1, timestep=512, opponents=names)])
+    assert store.rollouts("r")[0].opponents == names
+    assert RunRecord.model_validate(store.get_run("r")).last_rollout.opponents == names
+
+
 def test_evaluations_number_games_across_the_run_and_replace_themselves(store):
     store.create_run(RunRecord(run_id="r", agent_id="a"))
     e1 = evaluation("e1")

@@ -40,7 +40,7 @@ from bson import Binary, ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from trainyard_runstore import metrics, packing
-from trainyard_runstore.schema import Episode, EvalGame, Rollout, RunStats, RunStatus
+from trainyard_runstore.schema import STORAGE, Episode, EvalGame, Rollout, RunStats, RunStatus
 
 LAYOUT = 2
 RUNS = "training_runs"  # the slim run index
@@ -588,7 +588,7 @@ def rollout_page_doc(page: int, rollouts: list[Rollout]) -> dict[str, Any]:
         "page": page,
         "first": rollouts[0].rollout,
         "last": rollouts[-1].rollout,
-        "rollouts": [r.model_dump(exclude_none=True) for r in rollouts],
+        "rollouts": [r.model_dump(exclude_none=True, context=STORAGE) for r in rollouts],
     }
 
 

@@ -11,12 +11,20 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializationInfo, field_serializer, field_validator
 
 from trainyard_runstore.metrics import BUILTIN as _BUILTIN_METRICS
 from trainyard_runstore.metrics import MetricSpec
 
 BUILTIN_METRIC_NAMES = tuple(_BUILTIN_METRICS)
+
+
+# Serialization context for documents written to MongoDB (``model_dump(context=STORAGE)``).
+STORAGE = {"storage": True}
+# MongoDB and FerretDB refuse field names holding "." (or starting with "$"). Names used as keys are
+# free text ("curriculum@0.3", a user's opponent), so stored keys swap them for full-width look-alikes.
+_TO_KEY = str.maketrans({".": "\uff0e", "$": "\uff04"})
+_FROM_KEY = str.maketrans({"\uff0e": ".", "\uff04": "$"})
 
 
 def utcnow() -> datetime:
@@ -148,6 +156,17 @@ class Rollout(BaseModel):
     opponents: dict[str, int] = Field(default_factory=dict,
                                       description="finished games per opponent (self-play: checkpoint names)")
     time: datetime | None = None
+
+    @field_validator("opponents", mode="before")
+    @classmethod
+    def _from_stored_keys(cls, value: Any) -> Any:
+        return {str(k).translate(_FROM_KEY): v for k, v in value.items()} if isinstance(value, dict) else value
+
+    @field_serializer("opponents")
+    def _to_stored_keys(self, value: dict[str, int], info: SerializationInfo) -> dict[str, int]:
+        if info.context and info.context.get("storage"):
+            return {k.translate(_TO_KEY): v for k, v in value.items()}
+        return value
 
 
 class Interval(BaseModel):

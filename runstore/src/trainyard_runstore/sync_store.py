@@ -30,6 +30,7 @@ from trainyard_runstore import layout, liveness, metrics
 from trainyard_runstore.ladder import Ladder
 from trainyard_runstore.layout import SubStats
 from trainyard_runstore.schema import (
+    STORAGE,
     Attempt,
     Checkpoint,
     Episode,
@@ -565,5 +566,5 @@ class RunWriter:
         candidate = max(rollouts, key=lambda r: r.rollout)
         if self._last_rollout is None or candidate.rollout >= self._last_rollout.rollout:
             self._last_rollout = candidate
-            self.store.update_home(self.run_id, {"$set": {"last_rollout": candidate.model_dump(exclude_none=True)},
-                                                 "$inc": {"version": 1}})
+            stored = candidate.model_dump(exclude_none=True, context=STORAGE)
+            self.store.update_home(self.run_id, {"$set": {"last_rollout": stored}, "$inc": {"version": 1}})
