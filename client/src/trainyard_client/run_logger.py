@@ -331,8 +331,9 @@ class TrainingRunLogger:
         self.attempt_no = number
         store.set_status_at(self.run_id, RunStatus.RUNNING, at=utcnow(), attempt=number)
         store.add_attempt(self.run_id, self._attempt.model_copy(update={"attempt": number}))
-        if self.record.metadata:
-            store.set_metadata(self.run_id, **self.record.metadata)
+        metadata = self.record.metadata.model_dump()
+        if metadata:
+            store.set_metadata(self.run_id, **metadata)
         writer = store.writer(self.run_id)
         last = writer.last_episode()
         if last is not None and not self._offline_start and self.episodes_logged == 0:
