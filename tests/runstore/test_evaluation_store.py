@@ -24,7 +24,7 @@ def test_rollouts_across_pages_are_written_once_even_when_replayed(store):
     stored = store.rollouts("r")
     assert [r.rollout for r in stored] == list(range(1, 1311))
     assert stored[99].opponents == {"random": 3} and stored[99].entropy == pytest.approx(0.01)
-    assert store.get_run("r")["last_rollout"]["rollout"] == 1310
+    assert store.get_run("r").last_rollout.rollout == 1310
     assert sorted(d["_id"] for d in store.home("r").find({"_id": {"$regex": "^r0"}})) == ["r00000", "r00001"]
     assert [r.rollout for r in store.rollouts("r", 999, 1002)] == [999, 1000, 1001, 1002]
 
@@ -40,8 +40,8 @@ def test_evaluations_number_games_across_the_run_and_replace_themselves(store):
     again = store.add_evaluation("r", e1)  # a replayed spill file: same numbers, no new entry
     assert (again.first_game, again.last_game) == (1, 4)
     run = store.get_run("r")
-    assert [e["id"] for e in run["evaluations"]] == ["e1", "e2"]
-    assert run["evaluation"]["id"] == "e2"
+    assert [e.id for e in run.evaluations] == ["e1", "e2"]
+    assert run.evaluation.id == "e2"
     assert store.game("r", 5).opponent == "greedy" and store.game("r", 5).evaluation_id == "e2"
     assert store.game("r", 3).opponent == "greedy" and store.game("r", 3).n == 3
     assert store.game("r", 8) is None
