@@ -124,10 +124,10 @@ class RunConfig(AsStored, Hyperparameters):
     """A run's stored ``config``: what the trainer started with (``TrainerSettings.run_config``), with the
     hyperparameters at the top level as the spec shows them.
 
-    The fields declared above are typed; everything else a run stores (the trainer's own settings such
-    as ``device`` or ``retention``, or any key of a script's ``config=``) is kept as an extra key.
-    Unknown keys are allowed, not ignored: a script's configuration is its users' record, shown and
-    compared in the UI, and older records must read back unchanged (see ``stored``).
+    The settings a TrainingRun spec shares with the trainer are typed; everything else a run stores (the
+    trainer's own settings such as ``device`` or ``retention``, or any key of a script's ``config=``) is
+    kept as a further key. Unknown keys are allowed, not ignored: a script's configuration is its users'
+    record, shown and compared in the UI, and older records must read back unchanged.
     """
 
     model_config = ConfigDict(extra="allow", loc_by_alias=False, alias_generator=_stored_name)
