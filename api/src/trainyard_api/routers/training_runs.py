@@ -15,9 +15,10 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter
 from trainyard_runstore import metrics as metric_specs
 from trainyard_runstore.async_store import AsyncRunStore
-from trainyard_runstore.schema import StoredRun
+from trainyard_runstore.schema import RunIndexEntry, StoredRun
 
 from trainyard_api.deps import SettingsDep, StoreDep
 from trainyard_api.models import (
@@ -40,6 +41,20 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 MetricsParam = Annotated[str | None, Query(
     max_length=2000, description="comma-separated metric names to return (default: all), e.g. total_reward,win; "
                                  "series points then carry only episode, count and those metrics")]
+
+
+# Each list row's JSON, kept while its run's index entry is the same object (the store makes a new one
+# when the entry changes): a list request serializes only the rows that changed, not FastAPI's dump,
+# validation and serialization of every row.
+_ROWS: dict[str, tuple[RunIndexEntry, bytes]] = {}
+_SUMMARY = TypeAdapter(RunSummary)
+
+
+def _row_json(run: RunIndexEntry) -> bytes:
+    cached = _ROWS.get(run.id)
+    if cached is None or cached[0] is not run:
+        cached = _ROWS[run.id] = (run, _SUMMARY.dump_json(RunSummary.from_run(run, run.id)))
+    return cached[1]
 
 
 def etag_for(request: Request, token: object) -> str:
@@ -68,7 +83,8 @@ async def list_runs(store: StoreDep, request: Request, response: Response,
     runs, total = await store.list_runs(filters=query.filters(), sort=query.sort.value, limit=query.limit,
                                         offset=query.offset)
     response.headers["X-Total-Count"] = str(total)
-    return [RunSummary.from_run(r, r.id) for r in runs]
+    body = b"[" + b",".join(_row_json(r) for r in runs) + b"]"
+    return Response(body, media_type="application/json", headers=dict(response.headers))
 
 
 @router.get("/agents/list", response_model=AgentList, responses=ERRORS, summary="Agent ids that have runs")
