@@ -95,7 +95,7 @@ class RunSummary(BaseModel):
 
     @classmethod
     def fields_of(cls, run: RunHead, id: str) -> dict[str, Any]:
-        """The list fields of ``run`` (its models as they are: nothing is validated again)."""
+        """The list fields of ``run``, its models passed on as they are (pydantic keeps model instances)."""
         last = run.last_episode
         metrics = RunMetrics()
         if last is not None:
