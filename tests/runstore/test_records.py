@@ -49,3 +49,11 @@ def test_a_record_as_stored_reads_back_with_its_bookkeeping():
         "0123abcd", 7, 2, 9)
     assert stored.config.env_id == "CartPole-v1" and stored.config.model_dump() == {"env_id": "CartPole-v1", "own": 1}
     assert not stored.is_lost()
+
+
+def test_new_metadata_must_fit_the_declared_keys_but_a_scripts_own_keys_pass():
+    RunMetadata.check({"evaluation_status": "completed", "host": "lab-3", "anything": [1, {"a": None}]})
+    with pytest.raises(ValueError, match=r"evaluation_status must be .*got 'done'"):
+        RunMetadata.check({"evaluation_status": "done", "host": "lab-3"})
+    with pytest.raises(ValueError, match="throughput"):
+        RunMetadata.check({"throughput": 12.5})

@@ -36,6 +36,7 @@ from trainyard_runstore.schema import (
     ErrorInfo,
     EvaluationResult,
     Rollout,
+    RunMetadata,
     RunRecord,
     RunStatus,
     utcnow,
@@ -233,7 +234,9 @@ class TrainingRunLogger:
         self._wake.set()
 
     def set_metadata(self, **fields: Any) -> None:
-        """Set ``metadata.<key>`` fields of the run (JSON values)."""
+        """Set ``metadata.<key>`` fields of the run (JSON values). Keys the run store declares
+        (``RunMetadata``: error, throughput, evaluation_status, ...) must fit their types (ValueError)."""
+        RunMetadata.check(fields)
         self._log(Op("metadata", fields))
         self._wake.set()
 

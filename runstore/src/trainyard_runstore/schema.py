@@ -268,6 +268,16 @@ class RunMetadata(AsStored):
     evaluation_error: ErrorInfo | None = Field(default=None, description="why the final evaluation failed")
     revived_at: datetime | None = Field(default=None, description="a heartbeat overrode the Lost verdict then")
 
+    @classmethod
+    def check(cls, fields: dict[str, Any]) -> None:
+        """Raise ValueError when a declared key of ``fields`` (new metadata) does not fit its type; keys of
+        a script's own pass. A stored record is never refused (see ``stored``); a new write can be."""
+        held = cls.model_validate(fields)
+        misfits = sorted(set(held.model_extra or ()) & set(cls.model_fields))
+        if misfits:
+            raise ValueError("metadata: " + "; ".join(
+                f"{k} must be {cls.model_fields[k].annotation} (got {fields[k]!r})" for k in misfits))
+
     def _tidy(self, data: dict[str, Any]) -> dict[str, Any]:
         # Errors are written without their empty fields; they dump back the same way.
         for key in ("error", "evaluation_error"):
