@@ -80,11 +80,12 @@ def main() -> int:
             rows = []
             for name, every in (("off", 0), (f"every {EVERY}", EVERY)):
                 run = _train(db, tmp, f"bench-{every}", every)
-                thr = run["metadata"]["throughput"]
-                periodic = [e for e in run.get("evaluations") or [] if e["trigger"] == "periodic"]
-                durations = [e["duration_seconds"] for e in periodic if e.get("duration_seconds")]
-                rows.append([name, f"{thr['learn_seconds']:.1f}", f"{thr['steps_per_second']:.1f}",
-                             f"{thr['cpu_seconds']:.1f}", str(len(periodic)),
+                thr = run.metadata.throughput
+                assert thr is not None, "a completed run records its throughput"
+                periodic = [e for e in run.evaluations if e.trigger == "periodic"]
+                durations = [e.duration_seconds for e in periodic if e.duration_seconds]
+                rows.append([name, f"{thr.learn_seconds:.1f}", f"{thr.steps_per_second:.1f}",
+                             f"{thr.cpu_seconds:.1f}", str(len(periodic)),
                              f"{statistics.mean(durations):.1f}" if durations else "—"])
     base = float(rows[0][2])
     for row in rows:

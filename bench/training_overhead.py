@@ -66,11 +66,11 @@ def child_platform(args) -> dict:
     store = RunStore(mongo)
     run = store.get_run(args.run_id)
     store.close()
-    if code != 0 or run["status"] != "completed":
-        raise SystemExit(f"platform run failed: exit {code}, status {run['status']}")
-    throughput = run["metadata"]["throughput"]
-    return {"steps": throughput["timesteps"], "learn": throughput["learn_seconds"], "cpu": throughput["cpu_seconds"],
-            "total": total, "episodes": run["summary"]["episodes"], "checkpoints": len(run["checkpoint_paths"])}
+    if code != 0 or run is None or run.status != "completed" or run.metadata.throughput is None:
+        raise SystemExit(f"platform run failed: exit {code}, status {run.status if run else None}")
+    throughput = run.metadata.throughput
+    return {"steps": throughput.timesteps, "learn": throughput.learn_seconds, "cpu": throughput.cpu_seconds,
+            "total": total, "episodes": run.summary.episodes, "checkpoints": len(run.checkpoint_paths)}
 
 
 def child_bare(args) -> dict:

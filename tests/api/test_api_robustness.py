@@ -120,7 +120,7 @@ def test_api_gives_a_silent_run_the_lost_verdict(mongo_settings: MongoSettings, 
                     TRAINYARD_API_WATCH_INTERVAL_SECONDS="0.3", TRAINYARD_API_LOST_TIMEOUT_SECONDS="60").start()
     try:
         deadline = time.monotonic() + 30
-        while store.get_run("silent")["status"] == "running" and time.monotonic() < deadline:
+        while store.get_run("silent").status == "running" and time.monotonic() < deadline:
             time.sleep(0.2)
         body = httpx.get(f"{api.url}/api/training-runs/silent", timeout=20).json()
         assert body["status"] == "failed"

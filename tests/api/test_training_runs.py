@@ -219,3 +219,24 @@ def test_database_outage_answers_503_quickly_and_recovers(own_ferretdb, tmp_path
             assert "trainyard_api_mongodb_errors_total" in c.get("/metrics").text
     finally:
         api.stop()
+
+
+def test_a_scripts_own_config_and_metadata_come_back_exactly_as_stored(client, store):
+    # A script's configuration (an SB3 schedule name where the trainer keeps a number) and metadata keys
+    # of its own: typed in the store, yet the API sends exactly what was stored, no key added or dropped.
+    config = {"env_id": "CartPole-v1", "seed": 7, "learning_rate": "linear_0.001", "exploration_fraction": 0.2,
+              "policy_kwargs": {"net_arch": [64, 64]}}
+    store.create_run(RunRecord(run_id="script-1", agent_id="dqn_agent", algorithm="DQN", config=config))
+    store.set_metadata("script-1", host="lab-3", evaluation_status="completed", tensorboard_dir=None)
+    store.set_status("script-1", RunStatus.FAILED, error=ErrorInfo(type="ValueError", message="diverged"))
+    detail = client.get("/api/training-runs/script-1").json()
+    assert detail["config"] == config
+    assert detail["metadata"] == {"host": "lab-3", "evaluation_status": "completed", "tensorboard_dir": None,
+                                  "error": {"type": "ValueError", "message": "diverged", "traceback": [],
+                                            "log_lines": [], "source": "trainer"}}
+    listed = client.get("/api/training-runs", params={"q": "script-1"}).json()
+    assert [r["metadata"] for r in listed] == [detail["metadata"]]
+    run = store.get_run("script-1")  # and typed where the store declares the field
+    assert run.config.seed == 7 and run.config.learning_rate is None and run.config.model_extra["learning_rate"]
+    assert run.metadata.error is not None and run.metadata.error.type == "ValueError"
+    assert run.metadata.evaluation_status == "completed" and run.metadata.model_extra == {"host": "lab-3"}

@@ -32,17 +32,17 @@ def test_a_plain_loop_records_episodes_and_the_end_of_the_run(mongo_settings, tm
         run.log_checkpoint(str(tmp_path / "ckpt.pt"), timestep=75)
     store = RunStore(mongo_settings)
     doc = store.get_run(run.run_id)
-    assert doc["status"] == "completed" and doc["algorithm"] == "REINFORCE" and doc["config"] == {"lr": 0.01}
+    assert doc.status == "completed" and doc.algorithm == "REINFORCE" and doc.config.model_dump() == {"lr": 0.01}
     assert [(e.episode, e.epsilon, e.metrics) for e in store.episodes(run.run_id)] == [
         (i + 1, 1.0 - i / 10, {"opponent_score": 2.0 * i}) for i in range(5)]
-    assert [c["path"] for c in doc["checkpoint_paths"]] == [str(tmp_path / "ckpt.pt")]
+    assert [c.path for c in doc.checkpoint_paths] == [str(tmp_path / "ckpt.pt")]
 
     with pytest.raises(ValueError), start_run("plain", algorithm="REINFORCE", spill_dir=tmp_path,
                                               mongo=mongo_settings) as failing:
         raise ValueError("diverged")
     error = store.get_run(failing.run_id)
-    assert error["status"] == "failed"
-    assert error["metadata"]["error"]["type"] == "ValueError" and "diverged" in error["metadata"]["error"]["message"]
+    assert error.status == "failed"
+    assert error.metadata.error.type == "ValueError" and "diverged" in error.metadata.error.message
 
 
 @pytest.mark.mongo
@@ -54,10 +54,10 @@ def test_the_cartpole_dqn_example_records_epsilon_per_episode(mongo_settings, tm
     assert out.returncode == 0, out.stderr[-3000:]
     store = RunStore(mongo_settings)
     doc = store.get_run("cartpole-1")
-    assert (doc["status"], doc["agent_id"], doc["algorithm"]) == ("completed", "dqn_agent", "DQN")
-    assert doc["config"]["env_id"] == "CartPole-v1"
+    assert (doc.status, doc.agent_id, doc.algorithm) == ("completed", "dqn_agent", "DQN")
+    assert doc.config.env_id == "CartPole-v1"
     episodes = store.episodes("cartpole-1")
-    assert len(episodes) == doc["summary"]["episodes"] > 10
+    assert len(episodes) == doc.summary.episodes > 10
     epsilons = [e.epsilon for e in episodes]
     assert all(e is not None for e in epsilons)
     assert epsilons[0] > epsilons[-1] and epsilons == sorted(epsilons, reverse=True)  # DQN's schedule decays

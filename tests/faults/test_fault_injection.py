@@ -128,10 +128,10 @@ def test_random_sigkills_with_and_without_an_outage_lose_and_double_nothing(own_
     store = RunStore(settings)
     restarted = _check(store, "restarted", _acked(runs["restarted"]))
     swept = _check(store, "swept", _acked(runs["swept"]))
-    assert store.get_run("restarted")["status"] == "completed"
+    assert store.get_run("restarted").status == "completed"
     swept_run = store.get_run("swept")
-    assert swept_run["status"] == "failed" and swept_run["metadata"]["error"]["type"] == "Lost"
-    assert len(swept_run["metadata"]["attempts"]) >= 1
+    assert swept_run.status == "failed" and swept_run.metadata.error.type == "Lost"
+    assert len(swept_run.metadata.attempts) >= 1
     _figures(artifacts, "random_sigkills", seed=SEED, kills=KILLS, kills_during_outage=kills_in_outage,
              outages=outages, episodes_checked=restarted["stored"] + swept["stored"],
              episodes_acknowledged=restarted["acked"] + swept["acked"],
@@ -158,9 +158,9 @@ def test_a_60_second_outage_mid_run_loses_nothing_and_does_not_end_the_run(own_f
     figures = _check(store, "long", _acked(ack))
     assert figures["acked"] == figures["stored"] == 13_000
     run = store.get_run("long")
-    assert run["status"] == "completed" and "error" not in run["metadata"]
+    assert run.status == "completed" and run.metadata.error is None
     _figures(artifacts, "outage_60s", outage_seconds=60, episodes_checked=figures["stored"], lost=figures["lost"],
-             duplicated=figures["duplicated"], revived_after_lost_verdict="revived_at" in run["metadata"])
+             duplicated=figures["duplicated"], revived_after_lost_verdict=run.metadata.revived_at is not None)
 
 
 def test_a_trainer_killed_outside_the_operator_is_lost_then_resumes_exactly_once(mongo_settings, tmp_path,
@@ -173,16 +173,16 @@ def test_a_trainer_killed_outside_the_operator_is_lost_then_resumes_exactly_once
     try:
         proc = trainer(args, mongo_settings.uri, mongo_settings.db_name, tmp_path / "train-1.log",
                        TRAINER_HEARTBEAT_INTERVAL="1")
-        _wait(lambda: ((store.get_run("killed") or {}).get("summary") or {}).get("episodes", 0) >= 3, 240,
+        _wait(lambda: (run := store.get_run("killed")) is not None and run.summary.episodes >= 3, 240,
               "the first episodes")
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(30)
         killed_at = time.monotonic()
         # the timeout (5 s) plus two watch intervals, with room for a loaded machine
-        _wait(lambda: store.get_run("killed")["status"] == "failed", 5 + 30, "the Lost verdict")
+        _wait(lambda: store.get_run("killed").status == "failed", 5 + 30, "the Lost verdict")
         lost_after = time.monotonic() - killed_at
-        err = store.get_run("killed")["metadata"]["error"]
-        assert err["type"] == "Lost" and err["source"] == "api" and err["last_episode"] >= 3
+        err = store.get_run("killed").metadata.error
+        assert err.type == "Lost" and err.source == "api" and err.last_episode >= 3
         body = httpx.get(f"{api.url}/api/training-runs/killed", timeout=20).json()
         assert body["status"] == "failed" and body["metadata"]["error"]["type"] == "Lost"
         proc = trainer(args, mongo_settings.uri, mongo_settings.db_name, tmp_path / "train-2.log")
@@ -190,10 +190,10 @@ def test_a_trainer_killed_outside_the_operator_is_lost_then_resumes_exactly_once
     finally:
         api.stop()
     run = store.get_run("killed")
-    assert run["status"] == "completed" and "error" not in run["metadata"]
+    assert run.status == "completed" and run.metadata.error is None
     numbers = [e.episode for e in store.episodes("killed")]
     assert numbers == list(range(1, len(numbers) + 1))
-    assert [a["attempt"] for a in run["metadata"]["attempts"]] == [1, 2]
+    assert [a.attempt for a in run.metadata.attempts] == [1, 2]
     _figures(artifacts, "killed_trainer", lost_verdict_seconds_after_kill=round(lost_after, 1),
              lost_timeout_seconds=5, episodes_checked=len(numbers))
 
@@ -217,10 +217,10 @@ def test_a_full_checkpoint_volume_ends_the_run_with_a_clear_reason(mongo_setting
         stderr=subprocess.STDOUT, preexec_fn=_small_files_only)
     assert proc.wait(300) == 1, log.read_text()[-3000:]
     run = RunStore(mongo_settings).get_run("full")
-    err = run["metadata"]["error"]
-    assert run["status"] == "failed" and err["reason"] == "VolumeFull", err
-    assert err["message"].startswith("the checkpoint volume is full")
-    _figures(artifacts, "full_volume", reason=err["reason"], message=err["message"][:200])
+    err = run.metadata.error
+    assert run.status == "failed" and err.reason == "VolumeFull", err
+    assert err.message.startswith("the checkpoint volume is full")
+    _figures(artifacts, "full_volume", reason=err.reason, message=err.message[:200])
 
 
 FUZZ_EXAMPLES = 25  # per operation: bounded so the suite stays fast

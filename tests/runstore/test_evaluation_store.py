@@ -24,7 +24,7 @@ def test_rollouts_across_pages_are_written_once_even_when_replayed(store):
     stored = store.rollouts("r")
     assert [r.rollout for r in stored] == list(range(1, 1311))
     assert stored[99].opponents == {"random": 3} and stored[99].entropy == pytest.approx(0.01)
-    assert store.get_run("r")["last_rollout"]["rollout"] == 1310
+    assert store.get_run("r").last_rollout.rollout == 1310
     assert sorted(d["_id"] for d in store.home("r").find({"_id": {"$regex": "^r0"}})) == ["r00000", "r00001"]
     assert [r.rollout for r in store.rollouts("r", 999, 1002)] == [999, 1000, 1001, 1002]
 
@@ -35,7 +35,7 @@ def test_opponent_names_with_dots_and_dollars_are_stored_as_named(store):
     names = {"curriculum@0.3": 2, "$user.opponent": 1, "random": 4}
     store.writer("r").write_rollouts([Rollout(rollout=1, timestep=512, opponents=names)])
     assert store.rollouts("r")[0].opponents == names
-    assert RunRecord.model_validate(store.get_run("r")).last_rollout.opponents == names
+    assert store.get_run("r").last_rollout.opponents == names
 
 
 def test_evaluations_number_games_across_the_run_and_replace_themselves(store):
@@ -49,8 +49,8 @@ def test_evaluations_number_games_across_the_run_and_replace_themselves(store):
     again = store.add_evaluation("r", e1)  # a replayed spill file: same numbers, no new entry
     assert (again.first_game, again.last_game) == (1, 4)
     run = store.get_run("r")
-    assert [e["id"] for e in run["evaluations"]] == ["e1", "e2"]
-    assert run["evaluation"]["id"] == "e2"
+    assert [e.id for e in run.evaluations] == ["e1", "e2"]
+    assert run.evaluation.id == "e2"
     assert store.game("r", 5).opponent == "greedy" and store.game("r", 5).evaluation_id == "e2"
     assert store.game("r", 3).opponent == "greedy" and store.game("r", 3).n == 3
     assert store.game("r", 8) is None

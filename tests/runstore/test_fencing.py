@@ -67,7 +67,7 @@ def test_stale_write_is_refused_before_the_new_attempt_wrote_anything(two_writer
     assert old.set_status_at(run_id, RunStatus.FAILED, at=utcnow() + timedelta(seconds=1), attempt=1) is False
     assert _snapshot(new, run_id) == before
     assert [e.episode for e in new.episodes(run_id)] == list(range(1, 11))
-    assert new.get_run(run_id)["status"] != "failed"
+    assert new.get_run(run_id).status != "failed"
 
 
 def test_the_current_attempt_still_writes_everything(two_writers):
@@ -78,7 +78,7 @@ def test_the_current_attempt_still_writes_everything(two_writers):
     w.add_checkpoint(Checkpoint(episode=12, timestep=120, path="/c/new.zip", time=utcnow()))
     new.set_metadata(run_id, note="ok")
     run = new.get_run(run_id)
-    assert run["summary"]["episodes"] == 12 and run["metadata"]["note"] == "ok"
-    assert [c["path"] for c in run["checkpoint_paths"]] == ["/c/new.zip"]
+    assert run.summary.episodes == 12 and run.metadata.model_extra["note"] == "ok"
+    assert [c.path for c in run.checkpoint_paths] == ["/c/new.zip"]
     assert [r.rollout for r in new.rollouts(run_id)] == [1, 2]
     assert [e.total_reward for e in new.episodes(run_id)][4:] == [3.0] * 8

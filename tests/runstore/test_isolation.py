@@ -130,7 +130,7 @@ def list_and_record(settings, change) -> tuple[list[tuple[str, str]], list[tuple
         await store.index_version()
         page, _ = await store.list_runs(filters={}, sort="-start_time", limit=50)
         changed = rec.commands[start:]
-        assert page[0]["run_id"] == "newest", "the list follows the index log"
+        assert page[0].run_id == "newest", "the list follows the index log"
         await store.close()
         return unchanged, changed, store.index.reloads
 

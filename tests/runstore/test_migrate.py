@@ -39,7 +39,7 @@ def test_migrate_moves_every_run_and_is_idempotent(store):
     assert migrate.pending(store) == 0
     assert [e.episode for e in store.episodes("old-1")] == list(range(1, 1501))
     run = store.get_run("old-1")
-    assert run["summary"]["episodes"] == 1500 and run["summary"]["wins"] == 750 and run["config"] == {"env_id": "e"}
+    assert run.summary.episodes == 1500 and run.summary.wins == 750 and run.config.model_dump() == {"env_id": "e"}
     assert [r.rollout for r in store.rollouts("old-1")] == [1, 2]
     assert store.game("old-1", 1).scores == [1, 0]
     index = store.db[layout.RUNS].find_one(layout.run_key("old-1"))

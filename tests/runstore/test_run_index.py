@@ -55,7 +55,7 @@ def test_the_read_model_answers_as_the_query_on_the_index(store, mongo_settings)
                     mongo = layout.list_filter(**flt)
                     want = await coll.find(mongo).sort(layout.list_sort(sort)).skip(3).limit(10).to_list()
                     page, total = await api.list_runs(filters=flt, sort=sort, limit=10, offset=3)
-                    assert [d["run_id"] for d in page] == [d["run_id"] for d in want], (flt, sort)
+                    assert [d.run_id for d in page] == [d["run_id"] for d in want], (flt, sort)
                     assert total == await coll.count_documents(mongo), (flt, sort)
 
     async def compare_after_changes():
@@ -82,7 +82,7 @@ def test_the_read_model_follows_changes_and_recovers_from_a_gap(store, mongo_set
         v1 = await api.index_version()
         assert v1 > v0
         page, _ = await api.list_runs(filters={"status": "completed"}, sort="run_id", limit=5)
-        assert "Run-000" in [d["run_id"] for d in page]
+        assert "Run-000" in [d.run_id for d in page]
         assert api.index.reloads == 1
 
         # A writer that moved the version and died before logging its change: the model holds
@@ -95,7 +95,7 @@ def test_the_read_model_follows_changes_and_recovers_from_a_gap(store, mongo_set
         assert await api.index_version() == v1 + 1
         assert api.index.reloads == 2
         page, total = await api.list_runs(filters={"status": "failed"}, sort="run_id", limit=5)
-        assert [d["run_id"] for d in page] == ["Run-001"] and total == 1
+        assert [d.run_id for d in page] == ["Run-001"] and total == 1
 
         # A bulk write logs a reload request.
         store.db[layout.RUNS].delete_one(layout.run_key("Run-004"))
@@ -133,7 +133,7 @@ def test_concurrent_lists_follow_the_log_without_reloading(store, mongo_settings
             versions = await asyncio.gather(*(api.index_version() for _ in range(8)))
             assert len(set(versions)) == 1
         page, _ = await api.list_runs(filters={"q": "run-000"}, sort="run_id", limit=5)
-        assert page[0]["metadata"] == {"n": 4} and api.index.reloads == 1
+        assert page[0].metadata.model_dump() == {"n": 4} and api.index.reloads == 1
         await api.close()
 
     asyncio.run(many())

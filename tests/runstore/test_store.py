@@ -23,10 +23,10 @@ def test_episodes_across_buckets_written_once_even_when_replayed(store):
     stored = store.episodes("r")
     assert [e.episode for e in stored] == list(range(1, 2201))
     run = store.get_run("r")
-    assert run["summary"]["episodes"] == 2200
-    assert run["summary"]["max_reward"] == 2200.0
-    assert run["summary"]["mean_reward"] == pytest.approx(sum(range(1, 2201)) / 2200)
-    assert run["last_episode"]["episode"] == 2200
+    assert run.summary.episodes == 2200
+    assert run.summary.max_reward == 2200.0
+    assert run.summary.mean_reward == pytest.approx(sum(range(1, 2201)) / 2200)
+    assert run.last_episode.episode == 2200
     assert store.db[layout.episodes_collection("r")].count_documents({}) == 3
 
 
@@ -34,17 +34,17 @@ def test_create_run_twice_keeps_start_and_reopens(store):
     first = store.create_run(RunRecord(run_id="r", agent_id="a", config={"lr": 1}))
     store.set_status("r", RunStatus.FAILED, error=ErrorInfo(type="X", message="boom"))
     again = store.create_run(RunRecord(run_id="r", agent_id="a", config={"lr": 2}))
-    assert again["start_time"] == first["start_time"]
-    assert again["config"] == {"lr": 1}
-    assert again["status"] == "running" and again["end_time"] is None
+    assert again.start_time == first.start_time
+    assert again.config.model_dump() == {"lr": 1}
+    assert again.status == "running" and again.end_time is None
 
 
 def test_status_transitions_set_end_time_and_duration(store):
     store.create_run(RunRecord(run_id="r", agent_id="a"))
     store.set_status("r", RunStatus.COMPLETED)
     run = store.get_run("r")
-    assert run["status"] == "completed" and run["end_time"] >= run["start_time"]
-    assert run["duration_seconds"] >= 0
+    assert run.status == "completed" and run.end_time >= run.start_time
+    assert run.duration_seconds >= 0
 
 
 def test_checkpoints_recorded_once_per_path(store):
@@ -53,7 +53,7 @@ def test_checkpoints_recorded_once_per_path(store):
     w.add_checkpoint(Checkpoint(episode=10, timestep=1000, path="ck/a.zip"))
     w.add_checkpoint(Checkpoint(episode=20, timestep=2000, path="ck/b.zip"))
     store.writer("r").add_checkpoint(Checkpoint(episode=20, timestep=2000, path="ck/b.zip"))
-    paths = [(c["episode"], c["timestep"], c["path"]) for c in store.get_run("r")["checkpoint_paths"]]
+    paths = [(c.episode, c.timestep, c.path) for c in store.get_run("r").checkpoint_paths]
     assert paths == [(10, 1000, "ck/a.zip"), (20, 2000, "ck/b.zip")]
 
 
@@ -62,9 +62,9 @@ def test_operator_failure_record_creates_a_run_that_never_started(store):
                          ErrorInfo(type="ImagePullBackOff", message="image not found", source="operator",
                                    pod_reason="ImagePullBackOff"))
     run = store.get_run("never")
-    assert run["status"] == "failed"
-    assert run["metadata"]["error"]["pod_reason"] == "ImagePullBackOff"
-    assert run["end_time"] is not None
+    assert run.status == "failed"
+    assert run.metadata.error.pod_reason == "ImagePullBackOff"
+    assert run.end_time is not None
 
 
 def test_bulk_import_reads_back_like_written_episodes(store):
@@ -72,8 +72,8 @@ def test_bulk_import_reads_back_like_written_episodes(store):
     store.writer("imp").import_episodes(make_eps(1, 2500, win_every=3))
     assert [e.episode for e in store.episodes("imp")] == list(range(1, 2501))
     run = store.get_run("imp")
-    assert run["summary"]["episodes"] == 2500 and run["summary"]["wins"] == 833
+    assert run.summary.episodes == 2500 and run.summary.wins == 833
     store.writer("imp").write_episodes(make_eps(2501, 2510))  # a later writer continues normally
-    assert store.get_run("imp")["summary"]["episodes"] == 2510
+    assert store.get_run("imp").summary.episodes == 2510
     with pytest.raises(ValueError, match="already has episodes"):
         store.writer("imp").import_episodes(make_eps(1, 5))

@@ -104,14 +104,14 @@ def test_evaluate_cli_reevaluates_a_checkpoint_of_an_existing_run(trained):
                    settings.uri, settings.db_name, log)
     assert proc.wait(120) == 0, log.read_text()[-3000:]
     run = RunStore(settings).get_run(RUN)
-    assert len(run["evaluations"]) == 2
-    newest = run["evaluations"][-1]
-    assert run["evaluation"] == newest and newest["trigger"] == "cli"
-    assert newest["timestep"] == 512 and Path(newest["checkpoint"]) == earlier
-    assert (newest["first_game"], newest["last_game"]) == (9, 10)  # numbered after the first evaluation's games
-    assert [r["opponent"] for r in newest["results"]] == ["greedy"] and newest["results"][0]["games"] == 2
+    assert len(run.evaluations) == 2
+    newest = run.evaluations[-1]
+    assert run.evaluation == newest and newest.trigger == "cli"
+    assert newest.timestep == 512 and Path(newest.checkpoint) == earlier
+    assert (newest.first_game, newest.last_game) == (9, 10)  # numbered after the first evaluation's games
+    assert [r.opponent for r in newest.results] == ["greedy"] and newest.results[0].games == 2
     game = httpx.get(f"{api.url}/api/training-runs/{RUN}/games/10", timeout=10).json()
-    assert game["evaluation_id"] == newest["id"] and game["agent_seat"] == 1
+    assert game["evaluation_id"] == newest.id and game["agent_seat"] == 1
 
     unknown = trainer(["evaluate", "--run-id", "no-such-run"], settings.uri, settings.db_name, tmp / "unknown.log")
     assert unknown.wait(60) == 2

@@ -36,11 +36,11 @@ def test_every_k_timesteps_the_current_policy_is_evaluated_and_stored(mongo_sett
     store = RunStore(mongo_settings)
     try:
         run = store.get_run(logger.run_id)
-        stored = run["evaluations"]
-        assert [(e["timestep"], e["trigger"]) for e in stored] == [(32, "periodic"), (64, "periodic")]
-        assert [[r["games"] for r in e["results"]] for e in stored] == [[2, 2], [2, 2]]
-        assert run["evaluation"]["timestep"] == 64
-        last = [store.game(logger.run_id, n) for n in range(stored[1]["first_game"], stored[1]["last_game"] + 1)]
+        stored = run.evaluations
+        assert [(e.timestep, e.trigger) for e in stored] == [(32, "periodic"), (64, "periodic")]
+        assert [[r.games for r in e.results] for e in stored] == [[2, 2], [2, 2]]
+        assert run.evaluation.timestep == 64
+        last = [store.game(logger.run_id, n) for n in range(stored[1].first_game, stored[1].last_game + 1)]
         assert [g.moves for g in last] == [g.moves for g in same.games]
     finally:
         store.close()

@@ -62,7 +62,7 @@ def test_episodes_are_batched_off_the_training_thread(mongo_settings, tmp_path):
     assert enqueue_seconds < 1.0  # loose: only catches a synchronous database write per episode
     check = RunStore(mongo_settings)
     assert [e.episode for e in check.episodes(logger.run_id)] == list(range(1, 501))
-    assert check.get_run(logger.run_id)["summary"]["final_win_rate"] == pytest.approx(0.5)
+    assert check.get_run(logger.run_id).summary.final_win_rate == pytest.approx(0.5)
 
 
 @pytest.mark.mongo
@@ -80,12 +80,12 @@ def test_status_checkpoints_and_failure_metadata(mongo_settings, tmp_path):
         logger.set_status(RunStatus.FAILED, error_info(exc))
     logger.close()
     run = RunStore(mongo_settings).get_run(logger.run_id)
-    assert run["status"] == "failed" and run["end_time"] is not None
-    assert run["config"] == {"lr": 0.1}
-    assert run["checkpoint_paths"][0]["path"] == "ck/1.zip" and run["checkpoint_paths"][0]["episode"] == 5
-    err = run["metadata"]["error"]
-    assert err["type"] == "ValueError" and err["message"] == "reward went NaN"
-    assert any("raise ValueError" in line for line in err["traceback"])
+    assert run.status == "failed" and run.end_time is not None
+    assert run.config.model_dump() == {"lr": 0.1}
+    assert run.checkpoint_paths[0].path == "ck/1.zip" and run.checkpoint_paths[0].episode == 5
+    err = run.metadata.error
+    assert err.type == "ValueError" and err.message == "reward went NaN"
+    assert any("raise ValueError" in line for line in err.traceback)
 
 
 @pytest.mark.mongo
@@ -129,7 +129,7 @@ def test_outage_at_start_and_mid_run_loses_and_duplicates_nothing(own_ferretdb, 
     store = RunStore(settings)
     assert [e.episode for e in store.episodes(logger.run_id)] == list(range(1, 201))
     run = store.get_run(logger.run_id)
-    assert run["status"] == "completed" and run["summary"]["episodes"] == 200
+    assert run.status == "completed" and run.summary.episodes == 200
     assert wal.segments(logger.run_dir) == []  # everything written: the log is gone
 
 
@@ -156,8 +156,8 @@ def test_log_left_at_exit_is_written_by_the_sweep(own_ferretdb, tmp_path, monkey
     store = RunStore(settings)
     assert [e.episode for e in store.episodes(logger.run_id)] == list(range(1, 76))
     run = store.get_run(logger.run_id)
-    assert run["status"] == "completed"  # the trainer's own outcome, not a Lost verdict
-    assert run["checkpoint_paths"][-1]["path"] == "ck/final.zip"
+    assert run.status == "completed"  # the trainer's own outcome, not a Lost verdict
+    assert run.checkpoint_paths[-1].path == "ck/final.zip"
     assert wal.segments(logger.run_dir) == []
 
 
@@ -175,7 +175,7 @@ def test_spill_file_of_an_older_trainer_is_replayed_by_the_cli(mongo_settings, t
     assert cli_main(["replay", str(path)]) == 2  # renamed after success: not replayed twice
     store = RunStore(mongo_settings)
     assert [e.episode for e in store.episodes("r1")] == list(range(1, 11))
-    assert store.get_run("r1")["status"] == "completed"
+    assert store.get_run("r1").status == "completed"
 
 
 @pytest.mark.mongo

@@ -39,11 +39,11 @@ def test_rollouts_and_evaluations_survive_an_outage_and_resume_numbering(own_fer
     store = RunStore(settings)
     assert [r.timestep for r in store.rollouts(logger.run_id)] == [512, 1024, 1536, 2048, 2560]
     run = store.get_run(logger.run_id)
-    assert run["metadata"]["evaluation_status"] == "completed"
-    assert [e["id"] for e in run["evaluations"]] == ["e1"] and run["evaluation"]["last_game"] == 4
+    assert run.metadata.evaluation_status == "completed"
+    assert [e.id for e in run.evaluations] == ["e1"] and run.evaluation.last_game == 4
 
     resumed = TrainingRunLogger(agent_id="a", run_id=logger.run_id, spill_dir=tmp_path, mongo=settings)
     resumed.start()
     assert resumed.log_rollout(diag(3072)).rollout == 6
     resumed.close()
-    assert store.get_run(logger.run_id)["last_rollout"]["rollout"] == 6
+    assert store.get_run(logger.run_id).last_rollout.rollout == 6

@@ -31,7 +31,7 @@ def test_a_permanently_refused_op_is_dead_lettered_and_later_writes_land(mongo_s
     logger.close()
     store = RunStore(mongo_settings)
     assert [e.episode for e in store.episodes(logger.run_id)] == [1, 2, 3, 4, 5, 7, 8, 9, 10, 11]
-    assert store.get_run(logger.run_id)["status"] == "completed"
+    assert store.get_run(logger.run_id).status == "completed"
     lines = [json.loads(x) for x in (logger.run_dir / deadletter.DEAD_LETTER_NAME).read_text().splitlines()]
     assert [(x["op"], x["data"]["episode"]) for x in lines] == [("episode", 6)]
     assert "8-byte" in lines[0]["error"]["message"] or lines[0]["error"]["type"] in {"OverflowError", "InvalidDocument"}
@@ -64,8 +64,8 @@ def test_a_stale_writer_is_refused_not_merged(mongo_settings, tmp_path):
     assert [e.episode for e in episodes] == list(range(1, 16))
     assert [e.total_reward for e in episodes[10:]] == [2.0] * 5  # the new attempt's, not merged with the old
     run = store.get_run(old.run_id)
-    assert run["status"] == "running"  # the stale writer's "failed" was refused
-    assert [a["attempt"] for a in run["metadata"]["attempts"]] == [1, 2]
+    assert run.status == "running"  # the stale writer's "failed" was refused
+    assert [a.attempt for a in run.metadata.attempts] == [1, 2]
     assert list((tmp_path / "node-a" / old.run_id).glob("*.refused"))
 
 
@@ -79,16 +79,16 @@ def test_lost_verdict_and_revival_by_a_later_heartbeat(mongo_settings, tmp_path)
     # no heartbeat for "timeout" seconds (0 here): the sweeper's verdict
     assert store.mark_lost(0.0, noticed_by="sweeper") == [logger.run_id]
     run = store.get_run(logger.run_id)
-    err = run["metadata"]["error"]
-    assert run["status"] == "failed" and err["type"] == "Lost" and err["last_episode"] == 1
-    assert err["source"] == "sweeper" and err["last_heartbeat"]
+    err = run.metadata.error
+    assert run.status == "failed" and err.type == "Lost" and err.last_episode == 1
+    assert err.source == "sweeper" and err.last_heartbeat
     logger.log_episode(1.0, 1)  # the trainer was only cut off: its next flush heartbeats
     assert logger.flush(timeout=20)
     run = store.get_run(logger.run_id)
-    assert run["status"] == "running" and "error" not in run["metadata"] and run["end_time"] is None
+    assert run.status == "running" and run.metadata.error is None and run.end_time is None
     logger.set_status(RunStatus.COMPLETED)
     logger.close()
-    assert store.get_run(logger.run_id)["status"] == "completed"
+    assert store.get_run(logger.run_id).status == "completed"
 
 
 @pytest.mark.mongo
@@ -100,15 +100,15 @@ def test_replayed_statuses_keep_their_time_and_never_move_a_run_back(store, tmp_
     t0 = utcnow()
     assert store.set_status_at(run_id, RunStatus.COMPLETED, at=t0, attempt=1)
     run = store.get_run(run_id)
-    assert abs((run["end_time"].replace(tzinfo=t0.tzinfo) - t0).total_seconds()) < 0.01  # its own time, not now
+    assert abs((run.end_time.replace(tzinfo=t0.tzinfo) - t0).total_seconds()) < 0.01  # its own time, not now
     # an older status arriving later (a replayed log) is refused
     assert not store.set_status_at(run_id, RunStatus.FAILED, at=t0 - timedelta(seconds=5), attempt=1)
-    assert store.get_run(run_id)["status"] == "completed"
+    assert store.get_run(run_id).status == "completed"
     # a restarted attempt 2 owns the run: attempt 1's terminal status from its log never applies again
     assert store.claim_run(run_id) == 2
     assert store.set_status_at(run_id, RunStatus.RUNNING, at=t0 + timedelta(seconds=1), attempt=2)
     assert not store.set_status_at(run_id, RunStatus.STOPPED, at=t0 + timedelta(seconds=2), attempt=1)
-    assert store.get_run(run_id)["status"] == "running"
+    assert store.get_run(run_id).status == "running"
 
 
 @pytest.mark.mongo

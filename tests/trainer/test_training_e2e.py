@@ -68,19 +68,19 @@ def test_smoke_run_completes_with_episodes_checkpoints_and_metrics(mongo_setting
 
     store = RunStore(mongo_settings)
     run = store.get_run("smoke-1")
-    assert run["status"] == "completed" and run["agent_id"] == "smoke_agent" and run["algorithm"] == "MaskablePPO"
-    assert run["config"]["mode"] == "smoke" and run["config"]["total_timesteps"] == 2048
+    assert run.status == "completed" and run.agent_id == "smoke_agent" and run.algorithm == "MaskablePPO"
+    assert run.config.mode == "smoke" and run.config.total_timesteps == 2048
     stored = store.episodes("smoke-1")
     assert len(stored) == logged_episodes(text) > 0  # what the callback saw is what the database holds
     assert [e.episode for e in stored] == list(range(1, len(stored) + 1))
     assert all(e.win is not None and e.steps > 0 for e in stored)
-    assert len(run["checkpoint_paths"]) == 4  # every 512 of 2048 timesteps; the last one is the final one
-    for c in run["checkpoint_paths"]:  # retention deletes only what it marks pruned, and keeps the record
-        assert (tmp_path / "ck" / "smoke-1").joinpath(c["path"].rsplit("/", 1)[-1]).is_file() is not c["pruned"]
-    assert [c["pruned"] for c in run["checkpoint_paths"]] == [True, True, True, False]  # keep_last 1 + the final
-    assert run["config"]["retention"] == {"keep_last": 1, "keep_best": False, "keep_final": True}
+    assert len(run.checkpoint_paths) == 4  # every 512 of 2048 timesteps; the last one is the final one
+    for c in run.checkpoint_paths:  # retention deletes only what it marks pruned, and keeps the record
+        assert (tmp_path / "ck" / "smoke-1").joinpath(c.path.rsplit("/", 1)[-1]).is_file() is not c.pruned
+    assert [c.pruned for c in run.checkpoint_paths] == [True, True, True, False]  # keep_last 1 + the final
+    assert run.config.model_extra["retention"] == {"keep_last": 1, "keep_best": False, "keep_final": True}
     assert (tmp_path / "ck" / "smoke-1" / "tensorboard").is_dir()
-    assert run["metadata"]["tensorboard_dir"].endswith("smoke-1/tensorboard")
+    assert run.metadata.tensorboard_dir.endswith("smoke-1/tensorboard")
 
 
 def test_sigterm_saves_a_checkpoint_and_ends_stopped(mongo_settings, tmp_path):
@@ -89,15 +89,15 @@ def test_sigterm_saves_a_checkpoint_and_ends_stopped(mongo_settings, tmp_path):
                     str(tmp_path / "ck"), "--checkpoint-every", "100000"], mongo_settings.uri,
                    mongo_settings.db_name, log)
     store = RunStore(mongo_settings)
-    wait_for(lambda: (store.get_run("sig-1") or {}).get("summary", {}).get("episodes", 0) >= 3, 120,
+    wait_for(lambda: (run := store.get_run("sig-1")) is not None and run.summary.episodes >= 3, 120,
              "the first episodes")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(60) == 0, log.read_text()[-3000:]
     run = store.get_run("sig-1")
-    assert run["status"] == "stopped" and run["end_time"] is not None
-    assert len(run["checkpoint_paths"]) == 1
-    saved = tmp_path / "ck" / "sig-1" / run["checkpoint_paths"][0]["path"].rsplit("/", 1)[-1]
-    assert saved.is_file() and run["checkpoint_paths"][0]["timestep"] < 100000
+    assert run.status == "stopped" and run.end_time is not None
+    assert len(run.checkpoint_paths) == 1
+    saved = tmp_path / "ck" / "sig-1" / run.checkpoint_paths[0].path.rsplit("/", 1)[-1]
+    assert saved.is_file() and run.checkpoint_paths[0].timestep < 100000
     assert len(store.episodes("sig-1")) == logged_episodes(log.read_text())
 
 
@@ -108,11 +108,11 @@ def test_an_exception_marks_the_run_failed_with_its_reason(mongo_settings, tmp_p
                    mongo_settings.db_name, log)
     assert proc.wait(180) == 1, log.read_text()[-3000:]
     run = RunStore(mongo_settings).get_run("crash-1")
-    assert run["status"] == "failed"
-    err = run["metadata"]["error"]
-    assert err["type"] == "RuntimeError" and "injected failure after 300 steps" in err["message"]
-    assert any("faulty_env.py" in line for line in err["traceback"])
-    assert run["summary"]["episodes"] > 0  # what was logged before the crash survives
+    assert run.status == "failed"
+    err = run.metadata.error
+    assert err.type == "RuntimeError" and "injected failure after 300 steps" in err.message
+    assert any("faulty_env.py" in line for line in err.traceback)
+    assert run.summary.episodes > 0  # what was logged before the crash survives
 
 
 @pytest.mark.parametrize(("args", "field"), [
@@ -161,7 +161,7 @@ def test_database_outage_mid_training_loses_nothing(own_ferretdb, tmp_path):
     store = RunStore(settings)
     stored = [e.episode for e in store.episodes("out-1")]
     assert stored == list(range(1, logged_episodes(text) + 1))  # every episode exactly once
-    assert store.get_run("out-1")["status"] == "completed"
+    assert store.get_run("out-1").status == "completed"
     # the outage was noticed (and so really exercised the log) and ended
     assert "records wait in the write-ahead log" in text and "logged records written" in text
 
@@ -188,7 +188,7 @@ def test_failures_before_training_starts_are_recorded(mongo_settings, tmp_path):
     assert proc.wait(120) == 1, log2.read_text()[-3000:]
     store = RunStore(mongo_settings)
     port_run, json_run = store.get_run("early-port"), store.get_run("early-json")
-    assert port_run["status"] == "failed"
-    assert f"metrics port 127.0.0.1:{port}" in port_run["metadata"]["error"]["message"]
-    assert json_run["status"] == "failed" and "latest.json is corrupt" in json_run["metadata"]["error"]["message"]
+    assert port_run.status == "failed"
+    assert f"metrics port 127.0.0.1:{port}" in port_run.metadata.error.message
+    assert json_run.status == "failed" and "latest.json is corrupt" in json_run.metadata.error.message
     assert f"metrics port 127.0.0.1:{port} cannot be used" in log.read_text()

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import kubernetes
 import yaml
+from trainyard_runstore.schema import StoredRun
 from trainyard_runstore.sync_store import RunStore
 
 from tests.support.kube.wait import wait_for
@@ -153,10 +154,10 @@ class Cluster:
         except kubernetes.client.ApiException as e:
             return f"(no log: {e.status} {e.reason})"
 
-    def episodes_stored(self, run_id: str, at_least: int, timeout: float = 120) -> dict:
+    def episodes_stored(self, run_id: str, at_least: int, timeout: float = 120) -> StoredRun:
         def probe():
-            doc = self.store.get_run(run_id)
-            return doc if doc and (doc.get("summary") or {}).get("episodes", 0) >= at_least else None
+            run = self.store.get_run(run_id)
+            return run if run is not None and run.summary.episodes >= at_least else None
 
         return wait_for(probe, timeout=timeout, interval=0.5, what=f"{at_least} episodes of {run_id}")
 

@@ -127,8 +127,8 @@ def test_trainer_crash_ends_failed_with_the_exception(cluster: Cluster):
     assert failure["reason"] == "TrainerError" and failure["exitCode"] == 1 and failure["source"] == "trainer", failure
     assert "RuntimeError: injected failure after 300 steps" in failure["message"]
     doc = cluster.store.get_run(run["metadata"]["uid"])
-    assert doc["status"] == "failed"
-    assert doc["metadata"]["error"]["type"] == "RuntimeError" and doc["metadata"]["error"]["source"] == "trainer"
+    assert doc.status == "failed"
+    assert doc.metadata.error.type == "RuntimeError" and doc.metadata.error.source == "trainer"
     finished = next(c for c in status["conditions"] if c["type"] == "Finished")
     assert (finished["status"], finished["reason"]) == ("True", "TrainerError")
 
@@ -139,8 +139,8 @@ def test_bad_configuration_fails_at_once_without_retries(cluster: Cluster):
     status = cluster.wait_phase("badconfig", "Failed", "Completed")
     assert status["failure"]["reason"] == "BadConfiguration" and status["failure"]["exitCode"] == 2, status
     assert len(cluster.job_pods("badconfig")) == 1
-    error = cluster.store.get_run(run["metadata"]["uid"])["metadata"]["error"]
-    assert (error["reason"], error["exit_code"], error["source"]) == ("BadConfiguration", 2, "operator")
+    error = cluster.store.get_run(run["metadata"]["uid"]).metadata.error
+    assert (error.reason, error.exit_code, error.source) == ("BadConfiguration", 2, "operator")
     # the record's last lines come from the real container log (the kubelet's, through the API)
     lines = status["failure"]["logLines"]
     assert lines and any("no_such_module" in line for line in lines), lines
@@ -153,8 +153,8 @@ def test_active_deadline_ends_failed_with_deadline_exceeded(cluster: Cluster):
     assert status["phase"] == "Failed", status
     assert status["failure"]["reason"] == "DeadlineExceeded" and status["failure"]["podReason"] == "DeadlineExceeded"
     doc = cluster.store.get_run(run["metadata"]["uid"])
-    assert doc["status"] == "failed"
-    assert (doc["metadata"]["error"]["reason"], doc["metadata"]["error"]["source"]) == ("DeadlineExceeded",
+    assert doc.status == "failed"
+    assert (doc.metadata.error.reason, doc.metadata.error.source) == ("DeadlineExceeded",
                                                                                        "operator")
 
 
@@ -170,9 +170,9 @@ def test_oom_killed_pod_is_recorded_with_its_exit_code(cluster: Cluster):
         "OOMKilled", 137, "OOMKilled", pod), status
     assert failure["recorded"] is True and failure["source"] == "operator"
     doc = cluster.store.get_run(uid)
-    error = doc["metadata"]["error"]
-    assert doc["status"] == "failed"
-    assert (error["type"], error["exit_code"], error["pod_reason"], error["source"]) == ("OOMKilled", 137,
+    error = doc.metadata.error
+    assert doc.status == "failed"
+    assert (error.type, error.exit_code, error.pod_reason, error.source) == ("OOMKilled", 137,
                                                                                           "OOMKilled", "operator")
     assert isinstance(error.get("log_lines", []), list)  # killed while importing torch: maybe no line yet
 
@@ -196,13 +196,13 @@ def test_deleted_pod_is_retried_and_resumes_from_the_checkpoint(cluster: Cluster
     assert status["phase"] == "Completed", status
     assert status["attempts"] == 2
     doc = cluster.store.get_run(uid)
-    attempts = doc["metadata"]["attempts"]
-    assert [a["attempt"] for a in attempts] == [1, 2]
-    assert attempts[0]["resumed_from"] is None
-    assert attempts[1]["resumed_from"] and attempts[1]["resumed_timestep"] >= 512
+    attempts = doc.metadata.attempts
+    assert [a.attempt for a in attempts] == [1, 2]
+    assert attempts[0].resumed_from is None
+    assert attempts[1].resumed_from and attempts[1].resumed_timestep >= 512
     numbers = [e.episode for e in cluster.store.episodes(uid)]
     assert numbers == list(range(1, len(numbers) + 1)), "episode numbers have gaps or duplicates"
-    assert doc["summary"]["episodes"] == len(numbers) == status["progress"]["episodes"]
+    assert doc.summary.episodes == len(numbers) == status["progress"]["episodes"]
     job = cluster.batch.read_namespaced_job_status("resume", cluster.ns).status
     assert (job.failed, job.succeeded) == (1, 1)  # the deleted pod counted as a failure, its retry succeeded
 
@@ -218,13 +218,13 @@ def test_stop_mid_run_ends_stopped_with_a_final_checkpoint(cluster: Cluster):
     assert status["phase"] == "Stopped", status
     assert any(c["type"] == "StopRequested" and c["status"] == "True" for c in status["conditions"])
     doc = cluster.store.get_run(uid)
-    assert doc["status"] == "stopped"
+    assert doc.status == "stopped"
     final = json.loads((cluster.checkpoint_dir(uid) / "latest.json").read_text())
     # the record's last checkpoint is the final one, and every episode logged before it was stored
-    assert (doc["checkpoint_paths"][-1]["timestep"], doc["checkpoint_paths"][-1]["episode"]) == (
+    assert (doc.checkpoint_paths[-1].timestep, doc.checkpoint_paths[-1].episode) == (
         final["timestep"], final["episode"])
-    assert final["episode"] == doc["summary"]["last_episode"] > 0
-    assert doc["checkpoint_paths"][-1]["path"].endswith(final["path"])
+    assert final["episode"] == doc.summary.last_episode > 0
+    assert doc.checkpoint_paths[-1].path.endswith(final["path"])
     assert status["progress"]["lastCheckpoint"].endswith(final["path"])
     assert cluster.batch.read_namespaced_job("stopme", cluster.ns).spec.suspend is True
     wait_for(lambda: _suspended_by_the_job_controller(cluster, "stopme"), timeout=60,
@@ -240,8 +240,8 @@ def test_unschedulable_pod_fails_after_the_pending_timeout(cluster: Cluster):
     wait_for(lambda: cluster.batch.read_namespaced_job("nowhere", cluster.ns).spec.suspend, timeout=30,
              what="the Job suspended")
     wait_for(lambda: not cluster.job_pods("nowhere"), timeout=30, what="the pending pod removed")
-    error = cluster.store.get_run(run["metadata"]["uid"])["metadata"]["error"]
-    assert (error["reason"], error["pod_reason"], error["source"]) == ("Unschedulable", "Unschedulable", "operator")
+    error = cluster.store.get_run(run["metadata"]["uid"]).metadata.error
+    assert (error.reason, error.pod_reason, error.source) == ("Unschedulable", "Unschedulable", "operator")
 
 
 @pytest.mark.timeout(540)
@@ -270,7 +270,7 @@ def test_operator_restarts_with_ten_runs_in_flight(control_plane, kube_api, name
         uid = c.run(job.metadata.name)["metadata"]["uid"]
         assert [r.uid for r in job.metadata.owner_references] == [uid]
         assert len(c.job_pods(job.metadata.name)) == 1, f"{job.metadata.name} ran more than one pod"
-        assert store.get_run(uid)["status"] == "completed"
+        assert store.get_run(uid).status == "completed"
         assert c.status(job.metadata.name)["progress"]["episodes"] > 0
 
 
@@ -313,8 +313,8 @@ def test_failure_record_waits_for_an_unreachable_run_store(
         assert status["failure"]["recorded"] is False
         own_ferretdb.start()
         wait_for(lambda: c.status("nowhere")["failure"]["recorded"], timeout=60, what="the record written")
-        error = store.get_run(run["metadata"]["uid"])["metadata"]["error"]
-        assert (error["reason"], error["source"]) == ("Unschedulable", "operator")
+        error = store.get_run(run["metadata"]["uid"]).metadata.error
+        assert (error.reason, error.source) == ("Unschedulable", "operator")
     finally:
         op.stop()
         store.close()

@@ -29,7 +29,7 @@ def _run(uid="uid-1"):
 
 
 def _facts(store: RunStore, run_id: str) -> StoreFacts:
-    return StoreFacts.from_record(RunRecord.model_validate(store.get_run(run_id)))
+    return StoreFacts.from_record(store.get_run(run_id))
 
 
 async def test_a_completed_job_is_recorded_when_the_trainer_could_not(mongo_settings, store):
@@ -41,7 +41,7 @@ async def test_a_completed_job_is_recorded_when_the_trainer_could_not(mongo_sett
     ctx = _ctx(mongo_settings)
     await _write_store_outcome(ctx, _run(), outcome, _facts(store, "uid-1"), job, (), now)
     run = store.get_run("uid-1")
-    assert run["status"] == "completed" and run["end_time"] is not None
+    assert run.status == "completed" and run.end_time is not None
 
 
 async def test_no_live_pod_and_no_heartbeat_is_lost_but_a_live_pod_is_not(mongo_settings, store):
@@ -61,6 +61,6 @@ async def test_no_live_pod_and_no_heartbeat_is_lost_but_a_live_pod_is_not(mongo_
                                       backoff_limit=3, store=_facts(store, uid), job_was_created=True, now=now))
         await _write_store_outcome(ctx, _run(uid), outcome, _facts(store, uid), job, pods, now)
     lost = store.get_run("uid-1")
-    assert lost["status"] == "failed" and lost["metadata"]["error"]["type"] == "Lost"
-    assert lost["metadata"]["error"]["source"] == "operator"
-    assert store.get_run("uid-2")["status"] == RunStatus.RUNNING.value  # its pod lives: maybe just cut off
+    assert lost.status == "failed" and lost.metadata.error.type == "Lost"
+    assert lost.metadata.error.source == "operator"
+    assert store.get_run("uid-2").status == RunStatus.RUNNING.value  # its pod lives: maybe just cut off

@@ -58,14 +58,14 @@ def fixture_for(store: RunStore) -> dict:
     runs = {}
     for run_id, _, steps, every in RUNS:
         doc = store.get_run(run_id)
-        assert doc is not None and doc["status"] == "completed", run_id
-        evaluations = doc["evaluations"]
-        periodic = sorted(e["timestep"] for e in evaluations if e["trigger"] == "periodic")
+        assert doc is not None and doc.status == "completed", run_id
+        evaluations = doc.evaluations
+        periodic = sorted(e.timestep for e in evaluations if e.trigger == "periodic")
         assert periodic == list(range(every, steps + 1, every)), f"{run_id}: periodic evaluations at {periodic}"
-        runs[run_id] = {"episodes": doc["summary"]["episodes"], "budget": steps,
-                        "timesteps": sorted({e["timestep"] for e in evaluations}),
-                        "evaluation": doc["evaluation"], "tensorboard_dir": doc["metadata"]["tensorboard_dir"],
-                        "rollouts": int(doc["last_rollout"]["rollout"])}
+        runs[run_id] = {"episodes": doc.summary.episodes, "budget": steps,
+                        "timesteps": sorted({e.timestep for e in evaluations}),
+                        "evaluation": doc.evaluation.model_dump(), "tensorboard_dir": doc.metadata.tensorboard_dir,
+                        "rollouts": int(doc.last_rollout.rollout)}
     final = runs["learn-a"]["evaluation"]
     greedy = next(r for r in final["results"] if r["opponent"] == "greedy")
     n = greedy["first_game"]

@@ -1,6 +1,8 @@
-"""Response models of the history API (the spec's JSON shapes), built from stored documents.
+"""Response models of the history API (the spec's JSON shapes), built from the store's models.
 
 The stored document schema itself is ``trainyard_runstore.schema``; these are its wire views.
+``config`` and ``metadata`` are the store's models and go out exactly as stored (open objects: a
+training script may add keys of its own).
 """
 
 from __future__ import annotations
@@ -9,8 +11,19 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from trainyard_runstore.metrics import MetricSpec
-from trainyard_runstore.schema import Checkpoint, EvalGame, Evaluation, Rollout, RunStats, RunStatus
+from trainyard_runstore.metrics import EPISODE_METRICS, MetricSpec
+from trainyard_runstore.run_config import RunConfig
+from trainyard_runstore.schema import (
+    Checkpoint,
+    EvalGame,
+    Evaluation,
+    Rollout,
+    RunHead,
+    RunMetadata,
+    RunStats,
+    RunStatus,
+    StoredRun,
+)
 
 
 class EpisodePoint(BaseModel):
@@ -78,26 +91,32 @@ class RunSummary(BaseModel):
     duration_seconds: float | None = None
     summary: RunStats
     metrics: RunMetrics = Field(description="in lists: only the newest episode and win rate")
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: RunMetadata = Field(default_factory=RunMetadata)
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> RunSummary:
-        last = doc.get("last_episode")
+    def fields_of(cls, run: RunHead, id: str) -> dict[str, Any]:
+        """The list fields of ``run``, its models passed on as they are (pydantic keeps model instances)."""
+        last = run.last_episode
         metrics = RunMetrics()
-        if last:
-            metrics.episodes = [EpisodePoint.model_validate(last)]
-            if last.get("win_rate") is not None:
-                metrics.rolling_win_rate = [WinRatePoint(episode=last["episode"], win_rate=last["win_rate"])]
-        return cls(
-            id=str(doc["_id"]), run_id=doc["run_id"], agent_id=doc["agent_id"], algorithm=doc["algorithm"],
-            status=doc["status"], start_time=doc["start_time"], end_time=doc.get("end_time"),
-            duration_seconds=doc.get("duration_seconds"), summary=RunStats.model_validate(doc.get("summary") or {}),
-            metrics=metrics, metadata=doc.get("metadata") or {},
-        )
+        if last is not None:
+            point = last.model_dump(exclude_none=True)
+            if not point.get("metrics"):  # as the run index stores it: custom metrics only when there are some
+                point.pop("metrics", None)
+            metrics.episodes = [EpisodePoint.model_validate(point)]
+            if last.win_rate is not None:
+                metrics.rolling_win_rate = [WinRatePoint(episode=last.episode, win_rate=last.win_rate)]
+        return {"id": id, "run_id": run.run_id, "agent_id": run.agent_id, "algorithm": run.algorithm,
+                "status": run.status, "start_time": run.start_time, "end_time": run.end_time,
+                "duration_seconds": run.duration_seconds, "summary": run.summary, "metrics": metrics,
+                "metadata": run.metadata}
+
+    @classmethod
+    def from_run(cls, run: RunHead, id: str) -> RunSummary:
+        return cls(**cls.fields_of(run, id))
 
 
 class RunDetail(RunSummary):
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: RunConfig = Field(default_factory=RunConfig)
     metric_specs: list[MetricSpec] = Field(default_factory=list,
                                            description="per-episode metrics this run can have: built-in and custom")
     checkpoint_paths: list[Checkpoint] = Field(default_factory=list)
@@ -105,6 +124,17 @@ class RunDetail(RunSummary):
     last_rollout: Rollout | None = Field(default=None, description="diagnostics of the newest rollout")
     evaluation: Evaluation | None = Field(default=None, description="the newest evaluation")
     evaluations: list[Evaluation] = Field(default_factory=list, description="every evaluation, newest last")
+
+    @classmethod
+    def of(cls, run: StoredRun, metrics: DetailMetrics) -> RunDetail:
+        return cls(**{**cls.fields_of(run, run.id), "metrics": metrics}, config=run.config,
+                   checkpoint_paths=run.checkpoint_paths, metric_specs=run_metric_specs(run),
+                   last_rollout=run.last_rollout, evaluation=run.evaluation, evaluations=run.evaluations)
+
+
+def run_metric_specs(run: StoredRun) -> list[MetricSpec]:
+    """The per-episode metrics ``run`` can have: the built-in ones, then its custom ones by name."""
+    return [*EPISODE_METRICS, *(spec for _, spec in sorted(run.metric_specs.items()))]
 
 
 class RolloutList(BaseModel):

@@ -36,6 +36,7 @@ from trainyard_runstore.schema import (
     ErrorInfo,
     EvaluationResult,
     Rollout,
+    RunMetadata,
     RunRecord,
     RunStatus,
     utcnow,
@@ -233,7 +234,9 @@ class TrainingRunLogger:
         self._wake.set()
 
     def set_metadata(self, **fields: Any) -> None:
-        """Set ``metadata.<key>`` fields of the run (JSON values)."""
+        """Set ``metadata.<key>`` fields of the run (JSON values). Keys the run store declares
+        (``RunMetadata``: error, throughput, evaluation_status, ...) must fit their types (ValueError)."""
+        RunMetadata.check(fields)
         self._log(Op("metadata", fields))
         self._wake.set()
 
@@ -331,8 +334,9 @@ class TrainingRunLogger:
         self.attempt_no = number
         store.set_status_at(self.run_id, RunStatus.RUNNING, at=utcnow(), attempt=number)
         store.add_attempt(self.run_id, self._attempt.model_copy(update={"attempt": number}))
-        if self.record.metadata:
-            store.set_metadata(self.run_id, **self.record.metadata)
+        metadata = self.record.metadata.model_dump()
+        if metadata:
+            store.set_metadata(self.run_id, **metadata)
         writer = store.writer(self.run_id)
         last = writer.last_episode()
         if last is not None and not self._offline_start and self.episodes_logged == 0:

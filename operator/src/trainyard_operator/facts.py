@@ -157,6 +157,7 @@ class StoreFacts:
             last_reward=round(summary.last_reward, 4) if summary.last_reward is not None else None,
             last_checkpoint=record.checkpoint_paths[-1].path if record.checkpoint_paths else None,
         )
-        error = record.metadata.get("error") or {}
-        return cls(status=record.status, attempts=len(record.metadata.get("attempts") or []), progress=progress,
-                   error_type=error.get("type"), error_message=error.get("message"), error_source=error.get("source"))
+        error = record.metadata.error
+        return cls(status=record.status, attempts=len(record.metadata.attempts), progress=progress,
+                   error_type=error.type if error else None, error_message=error.message if error else None,
+                   error_source=error.source if error else None)

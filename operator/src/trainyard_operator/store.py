@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo.errors import PyMongoError
-from trainyard_runstore.schema import ErrorInfo, RunRecord, RunStatus
+from trainyard_runstore.schema import ErrorInfo, RunRecord, RunStatus, StoredRun
 from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
 
@@ -36,10 +36,10 @@ class Store:
     async def _run(self, fn, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
-    async def get_run(self, run_id: str) -> RunRecord | None:
+    async def get_run(self, run_id: str) -> StoredRun | None:
         """The run's record, or None if the trainer never wrote one. Raises StoreError."""
-        doc = await self._run(self._store.get_run, run_id)
-        return RunRecord.model_validate(doc) if doc else None
+        run: StoredRun | None = await self._run(self._store.get_run, run_id)
+        return run
 
     async def record_outcome(self, run_id: str, status: RunStatus, at: datetime) -> bool:
         """Write a Job's successful outcome the trainer could not write (refused if the run moved on)."""

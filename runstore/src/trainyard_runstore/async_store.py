@@ -20,7 +20,7 @@ from trainyard_runstore import layout, liveness, series
 from trainyard_runstore.ladder import Ladder
 from trainyard_runstore.layout import SubStats
 from trainyard_runstore.run_index import RunIndexView
-from trainyard_runstore.schema import Episode, EvalGame, Rollout
+from trainyard_runstore.schema import Episode, EvalGame, Rollout, RunIndexEntry, RunRecord, StoredRun
 from trainyard_runstore.settings import MongoSettings
 
 
@@ -97,14 +97,15 @@ class AsyncRunStore:
                         "'trainyard-store migrate' moves them")
 
     async def list_runs(self, *, filters: dict[str, Any], sort: str, limit: int, offset: int = 0
-                        ) -> tuple[list[dict[str, Any]], int]:
-        """A page of the run index (one small document per run) and the number of matches.
+                        ) -> tuple[list[RunIndexEntry], int]:
+        """A page of the run index (one small entry per run) and the number of matches.
 
         Answered from the in-memory read model (``run_index``): call ``index_version`` first, which
         brings it up to date, and use that version as the answer's change token."""
         if self.index.version < 0:
             await self.index.refresh()
-        return self.index.query(filters, sort, limit, offset)
+        docs, total = self.index.query(filters, sort, limit, offset)
+        return self.index.entries(docs), total
 
     async def index_version(self) -> int:
         """A number that changes whenever any run's list entry changes (the list's change token);
@@ -114,13 +115,14 @@ class AsyncRunStore:
     async def agent_ids(self) -> list[str]:
         return sorted(d["_id"] for d in await self.db[layout.AGENTS].find({}, {"_id": 1}).to_list())
 
-    async def get_run(self, run_id: str, *, full: bool = True) -> dict[str, Any] | None:
-        """The run's home document (``full=False``: without config, checkpoints and evaluations)."""
+    async def get_run(self, run_id: str, *, full: bool = True) -> StoredRun | None:
+        """The run (``full=False``: without config, checkpoints and evaluations, which then read empty)."""
         projection = None if full else {**layout.RUN_PROJECTION, "version": 1, "metric_specs": 1}
         doc = await self.db[layout.home(run_id)].find_one(layout.HOME_KEY, projection)
-        if doc is not None:
-            doc["_id"] = layout.run_key(run_id)["_id"]
-        return doc
+        if doc is None:
+            return None
+        doc["_id"] = layout.run_key(run_id)["_id"]
+        return StoredRun.model_validate(doc)
 
     async def _buckets(self, run_id: str, first: int, last: int) -> AsyncIterator[dict[str, Any]]:
         """The run's bucket documents holding ``first``..``last``, in order (one range query)."""
@@ -217,10 +219,10 @@ class AsyncRunStore:
         doc = await self.db[layout.LADDERS].find_one({"_id": ladder_id})
         return Ladder.model_validate(doc) if doc else None
 
-    async def benchmark_runs(self, env_id: str) -> list[dict[str, Any]]:
-        """Completed runs of ``env_id`` with their config and evaluations: found in the run index,
-        read from each run's home."""
+    async def benchmark_runs(self, env_id: str) -> list[RunRecord]:
+        """Completed runs of ``env_id`` with their config and evaluations (the rest of each record
+        is not read): found in the run index, read from each run's home."""
         found = await self.db[layout.RUNS].find(layout.benchmark_filter(env_id), {"run_id": 1}).to_list()
         homes = await asyncio.gather(*(self.db[layout.home(d["run_id"])].find_one(
             layout.HOME_KEY, layout.BENCHMARK_PROJECTION) for d in found))
-        return [h for h in homes if h is not None]
+        return [RunRecord.model_validate(h) for h in homes if h is not None]

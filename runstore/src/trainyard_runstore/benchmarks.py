@@ -1,6 +1,6 @@
 """Benchmarks across runs: rank agents by evaluation win rate per opponent, seeds grouped.
 
-Pure functions over the run documents that ``async_store.benchmark_runs`` reads (completed runs found
+Pure functions over the runs that ``async_store.benchmark_runs`` reads (completed runs found
 in the run index, read from their homes with ``layout.BENCHMARK_PROJECTION``); computed in Python because FerretDB has
 no ``$avg``/``$push`` accumulators. The API's ``/api/benchmarks`` serves the result.
 
@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from trainyard_runstore.schema import Evaluation, Interval, OpponentResult
+from trainyard_runstore.schema import Evaluation, Interval, OpponentResult, RunRecord
 from trainyard_runstore.stats import mean_sd, t_interval
 
 # Config keys that vary between repetitions of one experiment (or are grouped on separately).
@@ -64,22 +64,20 @@ def shared_config(config: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in config.items() if k not in RUN_SPECIFIC_KEYS}
 
 
-def group_key(doc: dict[str, Any]) -> tuple[str, int | None, str]:
-    config = doc.get("config") or {}
-    return (doc.get("agent_id", ""), config.get("total_timesteps"),
-            json.dumps(shared_config(config), sort_keys=True, default=str))
+def group_key(run: RunRecord) -> tuple[str, int | None, str]:
+    return (run.agent_id, run.config.total_timesteps,
+            json.dumps(shared_config(run.config.model_dump(mode="json")), sort_keys=True, default=str))
 
 
-def final_evaluation(doc: dict[str, Any]) -> Evaluation | None:
+def final_evaluation(run: RunRecord) -> Evaluation | None:
     """The newest evaluation of the run's latest evaluated checkpoint."""
-    evaluations = [Evaluation.model_validate(e) for e in doc.get("evaluations") or []]
-    if not evaluations:
+    if not run.evaluations:
         return None
-    return max(evaluations, key=lambda e: (e.timestep, e.time))
+    return max(run.evaluations, key=lambda e: (e.timestep, e.time))
 
 
 def _entry(key: tuple[str, int | None, str],
-           runs: list[tuple[dict[str, Any], Evaluation, OpponentResult]]) -> BenchmarkEntry:
+           runs: list[tuple[RunRecord, Evaluation, OpponentResult]]) -> BenchmarkEntry:
     agent_id, budget, config_json = key
     rates = [r.win_rate for _, _, r in runs]
     mean, _ = mean_sd(rates)
@@ -93,26 +91,26 @@ def _entry(key: tuple[str, int | None, str],
     return BenchmarkEntry(
         rank=1, group=hashlib.sha1(repr(key).encode()).hexdigest()[:12], agent_id=agent_id, total_timesteps=budget,
         config=json.loads(config_json), mean_win_rate=mean, ci=ci, ci_method=method, seeds=len(runs),
-        seed_values=[(d.get("config") or {}).get("seed") for d, _, _ in runs],
-        run_ids=[d["run_id"] for d, _, _ in runs],
+        seed_values=[d.config.seed for d, _, _ in runs],
+        run_ids=[d.run_id for d, _, _ in runs],
         win_rates=rates, mean_score_margin=margin, games=games, timesteps=[e.timestep for _, e, _ in runs],
     )
 
 
-def rank(env_id: str, docs: Iterable[dict[str, Any]]) -> Benchmark:
+def rank(env_id: str, runs: Iterable[RunRecord]) -> Benchmark:
     """Group the runs, then rank the groups per opponent by mean win rate (ties: higher CI low)."""
-    groups: dict[tuple[Any, ...], list[tuple[dict[str, Any], Evaluation]]] = {}
-    for doc in docs:
-        evaluation = final_evaluation(doc)
+    groups: dict[tuple[Any, ...], list[tuple[RunRecord, Evaluation]]] = {}
+    for run in runs:
+        evaluation = final_evaluation(run)
         if evaluation is not None:
-            groups.setdefault(group_key(doc), []).append((doc, evaluation))
-    groups = {k: sorted(v, key=lambda de: de[0]["run_id"]) for k, v in groups.items()}
+            groups.setdefault(group_key(run), []).append((run, evaluation))
+    groups = {k: sorted(v, key=lambda de: de[0].run_id) for k, v in groups.items()}
     opponents = sorted({r.opponent for runs in groups.values() for _, e in runs for r in e.results})
     rankings = []
     for opponent in opponents:
         entries = []
-        for key, runs in groups.items():
-            with_result = [(d, e, r) for d, e in runs if (r := e.result(opponent)) is not None]
+        for key, members in groups.items():
+            with_result = [(d, e, r) for d, e in members if (r := e.result(opponent)) is not None]
             if with_result:
                 entries.append(_entry(key, with_result))
         entries.sort(key=lambda x: (-x.mean_win_rate, -x.ci.low, x.agent_id, x.group))

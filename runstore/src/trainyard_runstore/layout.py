@@ -40,7 +40,7 @@ from bson import Binary, ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from trainyard_runstore import metrics, packing
-from trainyard_runstore.schema import STORAGE, Episode, EvalGame, Rollout, RunStats, RunStatus
+from trainyard_runstore.schema import STORAGE, Episode, EvalGame, Rollout, RunHead, RunStats, RunStatus
 
 LAYOUT = 2
 RUNS = "training_runs"  # the slim run index
@@ -93,9 +93,9 @@ SORT_FIELDS: dict[str, str] = {
     "run_id": "run_id",
 }
 
-# The fields a run's index document copies from its home document (what lists and live polling show).
-INDEX_FIELDS = ("run_id", "agent_id", "algorithm", "status", "start_time", "end_time", "duration_seconds",
-                "summary", "last_episode", "metadata", "env_id")
+# The fields a run's index document copies from its home document (what lists and live polling show):
+# ``RunHead``'s, and the environment (from the run's config) to find a benchmark's runs.
+INDEX_FIELDS = (*RunHead.model_fields, "env_id")
 
 
 def _oid(run_id: str) -> ObjectId:

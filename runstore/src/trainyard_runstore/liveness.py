@@ -205,11 +205,6 @@ def mark_lost(index: Docs, home_of: Callable[[str], Docs], timeout: float = DEFA
     return lost
 
 
-def is_lost(run: dict[str, Any]) -> bool:
-    return run.get("status") == RunStatus.FAILED.value and ((run.get("metadata") or {}).get("error") or {}).get(
-        "type") == LOST
-
-
 async def mark_lost_async(index: Any, home_of: Callable[[str], Any], timeout: float = DEFAULT_TIMEOUT_SECONDS,
                           *, noticed_by: str, now: datetime | None = None) -> list[str]:
     """``mark_lost`` for async collections (the API's sweeper)."""

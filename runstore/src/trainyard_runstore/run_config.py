@@ -4,7 +4,8 @@ The operator's spec (operator/src/trainyard_operator/spec.py, camelCase; the CRD
 it) and the trainer's ``TrainerSettings`` (``TRAINER_*``, snake_case) both build on these types, so
 a field's bounds, choices and description are written here only. The Job builder passes the spec's
 values to the trainer under the same names; tests/trainyard_operator/test_contract.py checks that
-the trainer parses what the builder sets. The run store keeps them in the run's ``config``.
+the trainer parses what the builder sets. The run store keeps them in the run's ``config``, read back
+as ``RunConfig``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
+
+from trainyard_runstore.stored import AsStored
 
 # A label value (the agent id labels the Job and its pods).
 LABEL_VALUE_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$"
@@ -104,3 +107,38 @@ class Evaluation(_Config):
     def trainer_value(self) -> dict[str, Any]:
         """The set fields, snake_case (what ``TRAINER_EVALUATION`` carries)."""
         return self.model_dump(exclude_none=True)
+
+
+def _stored_name(name: str) -> str:
+    """Stored configs are snake_case (the trainer's names): no camelCase aliases there."""
+    return name
+
+
+class StoredEvaluation(AsStored, Evaluation):
+    """``config.evaluation`` as a run stored it (the trainer adds settings of its own, e.g. ``deterministic``)."""
+
+    model_config = ConfigDict(extra="allow", loc_by_alias=False, alias_generator=_stored_name)
+
+
+class RunConfig(AsStored, Hyperparameters):
+    """A run's stored ``config``: what the trainer started with (``TrainerSettings.run_config``), with the
+    hyperparameters at the top level as the spec shows them.
+
+    The settings a TrainingRun spec shares with the trainer are typed; everything else a run stores (the
+    trainer's own settings such as ``device`` or ``retention``, or any key of a script's ``config=``) is
+    kept as a further key. Unknown keys are allowed, not ignored: a script's configuration is its users'
+    record, shown and compared in the UI, and older records must read back unchanged.
+    """
+
+    model_config = ConfigDict(extra="allow", loc_by_alias=False, alias_generator=_stored_name)
+
+    mode: Mode | None = None
+    env_id: EnvId | None = None
+    agent_id: AgentId | None = None
+    algorithm: Algorithm | None = None
+    seed: Seed | None = None
+    total_timesteps: TotalTimesteps | None = None
+    opponent: Opponent | None = None
+    checkpoint_every: CheckpointEvery | None = None
+    n_envs: NEnvs | None = None
+    evaluation: StoredEvaluation | None = None

@@ -28,6 +28,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from trainyard_runstore import layout
+from trainyard_runstore.schema import RunIndexEntry
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +151,9 @@ class RunIndexView:
         self._gap_since: float | None = None
         self._sorted: dict[str, list[dict[str, Any]]] = {}
         self._answers: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        # Each run's entry as a model, built once per index document (a poll of an unchanged list
+        # validates nothing); keyed by _id, valid while that document is the one in ``_runs``.
+        self._entries: dict[Any, tuple[dict[str, Any], RunIndexEntry]] = {}
         self.reloads = 0  # how often the whole index was read (tests and benchmarks look)
 
     async def _stored_version(self) -> int:
@@ -205,6 +209,7 @@ class RunIndexView:
         version = await self._stored_version()
         docs = await self.db[layout.RUNS].find({}).to_list()
         self._runs = {d["_id"]: d for d in docs}
+        self._entries.clear()
         self.version = version
         self._gap_since = None
         self.reloads += 1
@@ -213,6 +218,16 @@ class RunIndexView:
     def _changed(self) -> None:
         self._sorted.clear()
         self._answers.clear()
+
+    def entries(self, docs: list[dict[str, Any]]) -> list[RunIndexEntry]:
+        """``docs`` (from ``query``) as models."""
+        out = []
+        for doc in docs:
+            cached = self._entries.get(doc["_id"])
+            if cached is None or cached[0] is not doc:
+                cached = self._entries[doc["_id"]] = (doc, RunIndexEntry.model_validate(doc))
+            out.append(cached[1])
+        return out
 
     def query(self, filters: dict[str, Any], sort: str, limit: int, offset: int = 0
               ) -> tuple[list[dict[str, Any]], int]:

@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializationInfo, field_serializer, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    field_serializer,
+    field_validator,
+)
 
 from trainyard_runstore.metrics import BUILTIN as _BUILTIN_METRICS
 from trainyard_runstore.metrics import MetricSpec
+from trainyard_runstore.run_config import RunConfig
+from trainyard_runstore.stored import AsStored
 
 BUILTIN_METRIC_NAMES = tuple(_BUILTIN_METRICS)
 
@@ -101,7 +111,11 @@ class ErrorInfo(BaseModel):
     exit_code: int | None = None
     pod_reason: str | None = None
     log_lines: list[str] = Field(default_factory=list)
-    source: str = Field(default="trainer", description="'trainer' or 'operator'")
+    source: str = Field(default="trainer", description="'trainer', 'operator', or who gave the Lost verdict")
+    # The Lost verdict (``liveness``) says when the trainer was last heard of.
+    last_heartbeat: str | None = Field(default=None, description="Lost: ISO time of the last heartbeat (or start)")
+    last_episode: int | None = Field(default=None, description="Lost: the newest episode recorded")
+    attempt: int | None = Field(default=None, description="Lost: the attempt that went silent")
 
 
 class Attempt(BaseModel):
@@ -251,26 +265,115 @@ class EvaluationResult(BaseModel):
         return EvaluationResult(evaluation=evaluation, games=games)
 
 
-class RunRecord(BaseModel):
-    """A run's top-level document (its episodes live in bucket documents, see ``layout``)."""
+class Throughput(BaseModel):
+    """``metadata.throughput``: wall and CPU time of the trainer's ``learn`` (all threads of its process)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    timesteps: int
+    learn_seconds: float
+    cpu_seconds: float
+    steps_per_second: float
+
+
+EvaluationStatus = Literal["running", "interrupted", "failed", "completed"]
+
+
+class RunMetadata(AsStored):
+    """A run's ``metadata``: what the trainer, the operator and the liveness checks record beside the run.
+
+    A script may set keys of its own (``TrainingRunLogger.set_metadata``): they are kept (see ``stored``).
+    """
+
+    error: ErrorInfo | None = Field(default=None, description="why the run failed (absent unless it failed)")
+    attempts: list[Attempt] = Field(default_factory=list, description="every try of the run, in order")
+    checkpoint_dir: str | None = Field(default=None, description="the run's checkpoint folder")
+    tensorboard_dir: str | None = Field(default=None, description="its TensorBoard logs (null: none written)")
+    throughput: Throughput | None = None
+    evaluation_status: EvaluationStatus | None = Field(
+        default=None, description="the final evaluation's progress (a completed run's status does not wait for it)")
+    evaluation_error: ErrorInfo | None = Field(default=None, description="why the final evaluation failed")
+    revived_at: datetime | None = Field(default=None, description="a heartbeat overrode the Lost verdict then")
+
+    @classmethod
+    def check(cls, fields: dict[str, Any]) -> None:
+        """Raise ValueError when a declared key of ``fields`` (new metadata) does not fit its type; keys of
+        a script's own pass. A stored record is never refused (see ``stored``); a new write can be."""
+        held = cls.model_validate(fields)
+        misfits = sorted(set(held.model_extra or ()) & set(cls.model_fields))
+        if misfits:
+            raise ValueError("metadata: " + "; ".join(
+                f"{k} must be {cls.model_fields[k].annotation} (got {fields[k]!r})" for k in misfits))
+
+    def _tidy(self, data: dict[str, Any]) -> dict[str, Any]:
+        # Errors are written without their empty fields; they dump back the same way.
+        for key in ("error", "evaluation_error"):
+            if isinstance(data.get(key), dict):
+                data[key] = {k: v for k, v in data[key].items() if v is not None}
+        return data
+
+
+class RunHead(BaseModel):
+    """What a run's list entry shows: the fields the run index copies from the run (``layout.INDEX_FIELDS``)."""
 
     model_config = ConfigDict(extra="ignore")
 
     run_id: str
     agent_id: str
     algorithm: str = "MaskablePPO"
-    config: dict[str, Any] = Field(default_factory=dict)
     status: RunStatus = RunStatus.RUNNING
     start_time: datetime = Field(default_factory=utcnow)
     end_time: datetime | None = None
     duration_seconds: float | None = None
     summary: RunStats = Field(default_factory=RunStats)
     last_episode: Episode | None = None
+    metadata: RunMetadata = Field(default_factory=RunMetadata)
+
+    def is_lost(self) -> bool:
+        """Given the Lost verdict: failed because its trainer fell silent (``liveness``)."""
+        from trainyard_runstore.liveness import LOST
+
+        return self.status is RunStatus.FAILED and self.metadata.error is not None \
+            and self.metadata.error.type == LOST
+
+
+class RunRecord(RunHead):
+    """A run's top-level document as written (its episodes live in bucket documents, see ``layout``)."""
+
+    config: RunConfig = Field(default_factory=RunConfig)
     checkpoint_paths: list[Checkpoint] = Field(default_factory=list)
-    metadata: dict[str, Any] = Field(default_factory=dict)
     last_rollout: Rollout | None = None
     evaluations: list[Evaluation] = Field(default_factory=list, description="every evaluation, newest last")
     evaluation: Evaluation | None = Field(default=None, description="the newest evaluation")
     metric_specs: dict[str, MetricSpec] = Field(
         default_factory=dict, description="custom metrics by name, declared at start (with unit and description) "
                                           "or on first use")
+
+
+# A document's ``_id`` (an ObjectId derived from the run_id, see ``layout.run_key``) as text.
+DocId = Annotated[str, BeforeValidator(str)]
+
+
+class Heartbeat(BaseModel):
+    """``heartbeat``: the current attempt's newest sign of life (``liveness``)."""
+
+    time: datetime
+    attempt: int
+    episode: int = 0
+
+
+class StoredRun(RunRecord):
+    """A run as read back: the record plus the store's bookkeeping on its home document."""
+
+    id: DocId = Field(validation_alias="_id", description="the run's document id (from its run_id)")
+    version: int = Field(default=0, description="moves with every write of the run (the detail's ETag)")
+    fence: int | None = Field(default=None, description="attempt number of the run's current writer")
+    heartbeat: Heartbeat | None = None
+    status_time: datetime | None = Field(default=None, description="when the current status happened")
+
+
+class RunIndexEntry(RunHead):
+    """One run in the run index (``layout.RUNS``): what the run list reads."""
+
+    id: DocId = Field(validation_alias="_id")
+    env_id: str | None = None

@@ -41,6 +41,7 @@ from trainyard_runstore.schema import (
     Rollout,
     RunRecord,
     RunStatus,
+    StoredRun,
     utcnow,
 )
 from trainyard_runstore.settings import MongoSettings
@@ -145,15 +146,14 @@ class RunStore:
         if index:
             self.sync_index(run_id)
 
-    def create_run(self, record: RunRecord) -> dict[str, Any]:
+    def create_run(self, record: RunRecord) -> StoredRun:
         """Insert the run, or mark an existing one running again (a resumed attempt).
 
-        Returns the stored document.
+        Returns the stored run.
         """
         self.ensure_indexes()
         self._register_agent(record.agent_id)
-        doc = record.model_dump(mode="python")
-        doc["status"] = record.status.value
+        doc = _record_doc(record)
         on_insert = {k: v for k, v in doc.items() if k not in {"status", "end_time", "duration_seconds"}}
         self.home(record.run_id).update_one(
             layout.HOME_KEY,
@@ -162,16 +162,21 @@ class RunStore:
              "$inc": {"version": 1}},
             upsert=True,
         )
-        stored = self.get_run(record.run_id)
+        stored = self._home_doc(record.run_id)
         assert stored is not None, "upserted just now"
         self.sync_index(record.run_id, stored)
-        return stored
+        return StoredRun.model_validate(stored)
 
-    def get_run(self, run_id: str) -> dict[str, Any] | None:
+    def _home_doc(self, run_id: str) -> dict[str, Any] | None:
         doc = self.home(run_id).find_one(layout.HOME_KEY)
         if doc is not None:
             doc["_id"] = layout.run_key(run_id)["_id"]
         return doc
+
+    def get_run(self, run_id: str) -> StoredRun | None:
+        """The run as stored, or None when there is no such run."""
+        doc = self._home_doc(run_id)
+        return StoredRun.model_validate(doc) if doc is not None else None
 
     def set_metadata(self, run_id: str, **fields: Any) -> None:
         self._update_home(run_id, {"$set": {f"metadata.{k}": v for k, v in fields.items()}})
@@ -180,11 +185,11 @@ class RunStore:
                    end_time: datetime | None = None) -> None:
         update: dict[str, Any] = {"status": status.value}
         if status.is_terminal():
-            run = self.get_run(run_id) or {}
+            run = self.get_run(run_id)
             end = end_time or utcnow()
             update["end_time"] = end
-            if run.get("start_time") is not None:
-                update["duration_seconds"] = (end - run["start_time"]).total_seconds()
+            if run is not None:
+                update["duration_seconds"] = (end - run.start_time).total_seconds()
         else:
             update["end_time"] = None
             update["duration_seconds"] = None
@@ -196,7 +201,7 @@ class RunStore:
         """Operator path: the trainer could not record its own death; create the run if it never started."""
         self.ensure_indexes()
         self._register_agent(run.agent_id)
-        doc = run.model_dump(mode="python")
+        doc = _record_doc(run)
         doc["status"] = RunStatus.FAILED.value
         self.home(run.run_id).update_one(
             layout.HOME_KEY,
@@ -211,8 +216,7 @@ class RunStore:
         """Create the run document when it does not exist; never touches an existing run's status."""
         self.ensure_indexes()
         self._register_agent(record.agent_id)
-        doc = record.model_dump(mode="python")
-        doc["status"] = record.status.value
+        doc = _record_doc(record)
         doc["version"] = 1
         res = self.home(record.run_id).update_one(layout.HOME_KEY, {"$setOnInsert": doc}, upsert=True)
         if res.upserted_id is not None:
@@ -336,6 +340,14 @@ class RunStore:
         for doc in self.db[layout.episodes_collection(run_id)].find(layout.bucket_range(first, last)).sort("_id", 1):
             out.extend(layout.bucket_episodes(doc, first, last))
         return out
+
+
+def _record_doc(record: RunRecord) -> dict[str, Any]:
+    """A new run's home document (config as JSON values: it is the configuration as given)."""
+    doc = record.model_dump(mode="python", exclude=set(StoredRun.model_fields) - set(RunRecord.model_fields))
+    doc["status"] = record.status.value
+    doc["config"] = record.config.model_dump(mode="json")
+    return doc
 
 
 class RunWriter:

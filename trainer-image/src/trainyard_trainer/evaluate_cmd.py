@@ -13,9 +13,9 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
 from pymongo.errors import PyMongoError
+from trainyard_runstore.schema import RunRecord
 from trainyard_runstore.sync_store import RunStore
 
 from trainyard_trainer import checkpoints
@@ -28,29 +28,29 @@ DEFAULT_GAMES = 100
 DEFAULT_ENV = "trainyard/BlokusDuo-v0"
 
 
-def resolve_checkpoint(run: dict[str, Any], explicit: Path | None,
+def resolve_checkpoint(run: RunRecord, explicit: Path | None,
                        checkpoint_dir: Path | None) -> tuple[Path, int | None, int | None]:
     """(path, timestep, episode) of the checkpoint to evaluate; timestep None: read it from the model."""
-    run_id = run["run_id"]
+    run_id = run.run_id
     if explicit is not None:
         if not explicit.is_file():
             raise ConfigError(f"--checkpoint {explicit}: no such file")
         return explicit, None, None
-    recorded = (run.get("metadata") or {}).get("checkpoint_dir")
+    recorded = run.metadata.checkpoint_dir
     folder = checkpoints.run_dir(checkpoint_dir, run_id) if checkpoint_dir else Path(recorded) if recorded else None
     saved = checkpoints.latest(folder) if folder is not None else None
     if saved is not None:
         return saved.path, saved.timestep, saved.episode
-    for entry in reversed(run.get("checkpoint_paths") or []):  # newest recorded checkpoint that still exists
-        path = Path(entry["path"])
+    for entry in reversed(run.checkpoint_paths):  # newest recorded checkpoint that still exists
+        path = Path(entry.path)
         if path.is_file():
-            return path, entry.get("timestep"), entry.get("episode")
+            return path, entry.timestep, entry.episode
     raise ConfigError(f"run {run_id!r}: no checkpoint found (looked in {folder or 'no recorded folder'} and the "
                       "run's recorded checkpoints); pass --checkpoint or --checkpoint-dir")
 
 
-def _settings(run: dict[str, Any], args: argparse.Namespace):
-    base = dict((run.get("config") or {}).get("evaluation") or {})
+def _settings(run: RunRecord, args: argparse.Namespace):
+    base = run.config.evaluation.model_dump() if run.config.evaluation is not None else {}
     if not base.get("games"):
         base["games"] = DEFAULT_GAMES  # the run may have trained with evaluation off
     flags = {"games": args.games, "opponents": args.opponents, "seed": args.eval_seed}
@@ -77,7 +77,7 @@ def evaluate_run(args: argparse.Namespace) -> int:
         except ConfigError as err:
             print(f"trainyard-train evaluate: {err}", file=sys.stderr)
             return EXIT_BAD_CONFIG
-        env_id = (run.get("config") or {}).get("env_id", DEFAULT_ENV)
+        env_id = run.config.env_id or DEFAULT_ENV
         log.info("evaluating run %s: %s", run_id, path)
         result = evaluation.evaluate_checkpoint(path, env_id=env_id, settings=settings, timestep=timestep,
                                                 episode=episode, trigger="cli", device=resolve_device(args.eval_device))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from trainyard_client import spill, wal
 from trainyard_runstore import liveness
-from trainyard_runstore.schema import utcnow
+from trainyard_runstore.schema import RunStatus, StoredRun, utcnow
 from trainyard_runstore.sync_store import RunStore
 
 log = logging.getLogger(__name__)
@@ -31,12 +31,10 @@ class SweepReport:
     skipped_alive: list[str] = field(default_factory=list)
 
 
-def _alive(run: dict | None, timeout: float) -> bool:
-    if run is None:
+def _alive(run: StoredRun | None, timeout: float) -> bool:
+    if run is None or run.heartbeat is None or run.status is not RunStatus.RUNNING:
         return False
-    beat = (run.get("heartbeat") or {}).get("time")
-    if beat is None or run.get("status") != "running":
-        return False
+    beat = run.heartbeat.time
     if beat.tzinfo is None:
         beat = beat.replace(tzinfo=utcnow().tzinfo)
     return utcnow() - beat < timedelta(seconds=timeout)

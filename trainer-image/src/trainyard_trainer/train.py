@@ -23,7 +23,7 @@ from sb3_contrib import MaskablePPO
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 from trainyard_client.run_logger import TrainingRunLogger, error_info
-from trainyard_runstore.schema import Attempt, ErrorInfo, RunStatus
+from trainyard_runstore.schema import Attempt, ErrorInfo, RunMetadata, RunStatus
 from trainyard_runstore.settings import MongoSettings
 
 import trainyard_trainer.envs  # noqa: F401 - registers the trainyard/* environments
@@ -128,8 +128,8 @@ def run(settings: TrainerSettings, mongo: MongoSettings | None = None) -> int:
     run_id = run_logger.run_id
     directory = checkpoints.run_dir(settings.checkpoint_dir, run_id)
     tensorboard_dir = directory / "tensorboard" if settings.tensorboard else None
-    run_logger.record.metadata = {"checkpoint_dir": str(directory),
-                                  "tensorboard_dir": str(tensorboard_dir) if tensorboard_dir else None}
+    run_logger.record.metadata = RunMetadata(checkpoint_dir=str(directory),
+                                             tensorboard_dir=str(tensorboard_dir) if tensorboard_dir else None)
     stop = threading.Event()
     _install_signal_handlers(stop)
     try:  # failures before training starts are recorded too (a busy port, no CUDA, a corrupt latest.json)

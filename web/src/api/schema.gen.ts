@@ -277,6 +277,40 @@ export interface components {
             /** Agent Ids */
             agent_ids: string[];
         };
+        /**
+         * Attempt
+         * @description One try of a run (``metadata.attempts[]``): a retried pod resumes from a checkpoint.
+         */
+        Attempt: {
+            /**
+             * Attempt
+             * @description 1-based; 0 when written means 'the next number'
+             * @default 0
+             */
+            attempt: number;
+            /** Device */
+            device?: string | null;
+            /**
+             * Resumed Episode
+             * @default 0
+             */
+            resumed_episode: number;
+            /**
+             * Resumed From
+             * @description checkpoint path the attempt resumed from
+             */
+            resumed_from?: string | null;
+            /**
+             * Resumed Timestep
+             * @default 0
+             */
+            resumed_timestep: number;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at?: string;
+        };
         /** Benchmark */
         Benchmark: {
             /** Env Id */
@@ -451,6 +485,55 @@ export interface components {
             total_reward_min?: number | null;
             /** Win */
             win?: boolean | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * ErrorInfo
+         * @description Why a run failed; written by the trainer (exception) or the operator (pod death).
+         */
+        ErrorInfo: {
+            /**
+             * Attempt
+             * @description Lost: the attempt that went silent
+             */
+            attempt?: number | null;
+            /** Exit Code */
+            exit_code?: number | null;
+            /**
+             * Last Episode
+             * @description Lost: the newest episode recorded
+             */
+            last_episode?: number | null;
+            /**
+             * Last Heartbeat
+             * @description Lost: ISO time of the last heartbeat (or start)
+             */
+            last_heartbeat?: string | null;
+            /** Log Lines */
+            log_lines?: string[];
+            /** Message */
+            message: string;
+            /** Pod Reason */
+            pod_reason?: string | null;
+            /** Reason */
+            reason?: string | null;
+            /**
+             * Source
+             * @description 'trainer', 'operator', or who gave the Lost verdict
+             * @default trainer
+             */
+            source: string;
+            /**
+             * Traceback
+             * @description last lines of the traceback
+             */
+            traceback?: string[];
+            /**
+             * Type
+             * @description exception class, or the Kubernetes reason such as OOMKilled
+             */
+            type: string;
         } & {
             [key: string]: unknown;
         };
@@ -718,6 +801,12 @@ export interface components {
              */
             unit: string;
         };
+        /**
+         * Mode
+         * @description smoke: a short run with small defaults to check the setup; full: a real run.
+         * @enum {string}
+         */
+        Mode: "smoke" | "full";
         /** OpponentRanking */
         OpponentRanking: {
             /** Entries */
@@ -862,6 +951,88 @@ export interface components {
              */
             total: number;
         };
+        /**
+         * RunConfig
+         * @description A run's stored ``config``: what the trainer started with (``TrainerSettings.run_config``), with the
+         *     hyperparameters at the top level as the spec shows them.
+         *
+         *     The settings a TrainingRun spec shares with the trainer are typed; everything else a run stores (the
+         *     trainer's own settings such as ``device`` or ``retention``, or any key of a script's ``config=``) is
+         *     kept as a further key. Unknown keys are allowed, not ignored: a script's configuration is its users'
+         *     record, shown and compared in the UI, and older records must read back unchanged.
+         */
+        RunConfig: {
+            /** Agent Id */
+            agent_id?: string | null;
+            /** Algorithm */
+            algorithm?: "MaskablePPO" | null;
+            /**
+             * Batch Size
+             * @description Minibatch size; at most nSteps.
+             */
+            batch_size?: number | null;
+            /** Checkpoint Every */
+            checkpoint_every?: number | null;
+            /**
+             * Clip Range
+             * @description PPO clipping range (0 < clipRange <= 1).
+             */
+            clip_range?: number | null;
+            /**
+             * Ent Coef
+             * @description Entropy bonus weight (0-1).
+             */
+            ent_coef?: number | null;
+            /** Env Id */
+            env_id?: string | null;
+            evaluation?: components["schemas"]["StoredEvaluation"] | null;
+            /**
+             * Gae Lambda
+             * @description GAE smoothing factor (0 < gaeLambda <= 1).
+             */
+            gae_lambda?: number | null;
+            /**
+             * Gamma
+             * @description Discount factor (0 < gamma <= 1).
+             */
+            gamma?: number | null;
+            /**
+             * Learning Rate
+             * @description Optimizer step size (0 < learningRate <= 1).
+             */
+            learning_rate?: number | null;
+            /**
+             * Max Grad Norm
+             * @description Gradient clipping norm (0 < maxGradNorm <= 100).
+             */
+            max_grad_norm?: number | null;
+            mode?: components["schemas"]["Mode"] | null;
+            /** N Envs */
+            n_envs?: number | null;
+            /**
+             * N Epochs
+             * @description Passes over each rollout.
+             */
+            n_epochs?: number | null;
+            /**
+             * N Steps
+             * @description Rollout length per environment.
+             */
+            n_steps?: number | null;
+            /** Opponent */
+            opponent?: ("random" | "greedy" | "self-play" | "curriculum") | null;
+            /** Seed */
+            seed?: number | null;
+            /** Total Timesteps */
+            total_timesteps?: number | null;
+            /**
+             * Vf Coef
+             * @description Value loss weight (0-10).
+             */
+            vf_coef?: number | null;
+        } & {
+            [key: string]: unknown;
+        };
         /** RunDetail */
         RunDetail: {
             /** Agent Id */
@@ -870,10 +1041,7 @@ export interface components {
             algorithm: string;
             /** Checkpoint Paths */
             checkpoint_paths?: components["schemas"]["Checkpoint"][];
-            /** Config */
-            config?: {
-                [key: string]: unknown;
-            };
+            config?: components["schemas"]["RunConfig"];
             /** Duration Seconds */
             duration_seconds?: number | null;
             /** End Time */
@@ -889,10 +1057,7 @@ export interface components {
             id: string;
             /** @description diagnostics of the newest rollout */
             last_rollout?: components["schemas"]["Rollout"] | null;
-            /** Metadata */
-            metadata?: {
-                [key: string]: unknown;
-            };
+            metadata?: components["schemas"]["RunMetadata"];
             /**
              * Metric Specs
              * @description per-episode metrics this run can have: built-in and custom
@@ -908,6 +1073,46 @@ export interface components {
             start_time: string;
             status: components["schemas"]["RunStatus"];
             summary: components["schemas"]["RunStats"];
+        };
+        /**
+         * RunMetadata
+         * @description A run's ``metadata``: what the trainer, the operator and the liveness checks record beside the run.
+         *
+         *     A script may set keys of its own (``TrainingRunLogger.set_metadata``): they are kept (see ``stored``).
+         */
+        RunMetadata: {
+            /**
+             * Attempts
+             * @description every try of the run, in order
+             */
+            attempts?: components["schemas"]["Attempt"][];
+            /**
+             * Checkpoint Dir
+             * @description the run's checkpoint folder
+             */
+            checkpoint_dir?: string | null;
+            /** @description why the run failed (absent unless it failed) */
+            error?: components["schemas"]["ErrorInfo"] | null;
+            /** @description why the final evaluation failed */
+            evaluation_error?: components["schemas"]["ErrorInfo"] | null;
+            /**
+             * Evaluation Status
+             * @description the final evaluation's progress (a completed run's status does not wait for it)
+             */
+            evaluation_status?: ("running" | "interrupted" | "failed" | "completed") | null;
+            /**
+             * Revived At
+             * @description a heartbeat overrode the Lost verdict then
+             */
+            revived_at?: string | null;
+            /**
+             * Tensorboard Dir
+             * @description its TensorBoard logs (null: none written)
+             */
+            tensorboard_dir?: string | null;
+            throughput?: components["schemas"]["Throughput"] | null;
+        } & {
+            [key: string]: unknown;
         };
         /** RunMetrics */
         RunMetrics: {
@@ -988,10 +1193,7 @@ export interface components {
             end_time?: string | null;
             /** Id */
             id: string;
-            /** Metadata */
-            metadata?: {
-                [key: string]: unknown;
-            };
+            metadata?: components["schemas"]["RunMetadata"];
             /** @description in lists: only the newest episode and win rate */
             metrics: components["schemas"]["RunMetrics"];
             /** Run Id */
@@ -1003,6 +1205,62 @@ export interface components {
             start_time: string;
             status: components["schemas"]["RunStatus"];
             summary: components["schemas"]["RunStats"];
+        };
+        /**
+         * StoredEvaluation
+         * @description ``config.evaluation`` as a run stored it (the trainer adds settings of its own, e.g. ``deterministic``).
+         */
+        StoredEvaluation: {
+            /**
+             * Every Timesteps
+             * @description Also evaluate the current policy every this many timesteps during training, at the first rollout boundary past each multiple; 0 evaluates only after completion.
+             * @default 0
+             */
+            every_timesteps: number;
+            /**
+             * Games
+             * @description Games per opponent; 0 turns evaluation off. Default 10 in smoke mode, 100 in full mode.
+             */
+            games?: number | null;
+            /**
+             * Opponents
+             * @description Opponents to evaluate against.
+             * @default [
+             *       "random",
+             *       "greedy"
+             *     ]
+             */
+            opponents: ("random" | "greedy")[];
+            /**
+             * Periodic Games
+             * @description Games per opponent of each periodic evaluation (same seeds every time).
+             * @default 10
+             */
+            periodic_games: number;
+            /**
+             * Seed
+             * @description Game i against each opponent uses seed + i.
+             * @default 0
+             */
+            seed: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * Throughput
+         * @description ``metadata.throughput``: wall and CPU time of the trainer's ``learn`` (all threads of its process).
+         */
+        Throughput: {
+            /** Cpu Seconds */
+            cpu_seconds: number;
+            /** Learn Seconds */
+            learn_seconds: number;
+            /** Steps Per Second */
+            steps_per_second: number;
+            /** Timesteps */
+            timesteps: number;
+        } & {
+            [key: string]: unknown;
         };
         /** ValidationError */
         ValidationError: {
@@ -1746,5 +2004,9 @@ export const pathsApiTrainingRunsRun_idExportGetParametersQueryFormatValues: Rea
 export const benchmarkEntryCi_methodValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["BenchmarkEntry"]["ci_method"]> = ["t", "wilson"];
 export const metricSpecAggregationValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["MetricSpec"]["aggregation"]> = ["mean", "last", "sum"];
 export const metricSpecTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["MetricSpec"]["type"]> = ["int", "float", "bool"];
+export const modeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Mode"]> = ["smoke", "full"];
+export const runConfigOpponentAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RunConfig"]["opponent"]> = ["random", "greedy", "self-play", "curriculum"];
+export const runMetadataEvaluation_statusAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RunMetadata"]["evaluation_status"]> = ["running", "interrupted", "failed", "completed"];
 export const runSortValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RunSort"]> = ["start_time", "-start_time", "end_time", "-end_time", "duration", "-duration", "episodes", "-episodes", "final_metric", "-final_metric", "mean_reward", "-mean_reward", "agent_id", "-agent_id", "algorithm", "-algorithm", "status", "-status", "run_id", "-run_id"];
 export const runStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RunStatus"]> = ["running", "completed", "stopped", "failed"];
+export const storedEvaluationOpponentsValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StoredEvaluation"]["opponents"]> = ["random", "greedy"];

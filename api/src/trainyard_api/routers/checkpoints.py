@@ -41,9 +41,9 @@ def _run_dir(settings: ApiSettings, run_id: str) -> Path:
 @router.get("/{run_id}/checkpoints", response_model=list[CheckpointFile], responses=ERRORS,
             summary="Checkpoint files of a run on the shared volume")
 async def list_checkpoints(run_id: str, store: StoreDep, settings: SettingsDep) -> list[CheckpointFile]:
-    doc = await load_run(store, run_id)
+    run = await load_run(store, run_id)
     run_dir = _run_dir(settings, run_id)
-    recorded = {Path(c["path"]).name for c in doc.get("checkpoint_paths") or []}
+    recorded = {Path(c.path).name for c in run.checkpoint_paths}
     files = sorted(run_dir.glob("*.zip")) if run_dir.is_dir() else []
     return [
         CheckpointFile(name=f.name, size_bytes=f.stat().st_size,

@@ -31,8 +31,8 @@ async def list_rollouts(
                                             description="last rollout (default: the newest)")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_ROLLOUTS, description=f"at most this many, 1..{MAX_ROLLOUTS}")] = 2000,
 ) -> RolloutList:
-    doc = await load_run(store, run_id)
-    total = int((doc.get("last_rollout") or {}).get("rollout") or 0)
+    run = await load_run(store, run_id)
+    total = run.last_rollout.rollout if run.last_rollout is not None else 0
     last = min(to_rollout or total, total, from_rollout + limit - 1)
     rollouts = await store.rollouts(run_id, from_rollout, last) if last >= from_rollout else []
     return RolloutList(run_id=run_id, total=total, rollouts=rollouts)

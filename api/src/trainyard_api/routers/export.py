@@ -16,10 +16,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
+from trainyard_runstore.schema import StoredRun
 
 from trainyard_api.deps import StoreDep
-from trainyard_api.models import RunSummary
-from trainyard_api.routers.training_runs import ERRORS, MetricsParam, load_run, run_metric_specs, select
+from trainyard_api.models import RunSummary, run_metric_specs
+from trainyard_api.routers.training_runs import ERRORS, MetricsParam, load_run, select
 
 router = APIRouter(prefix="/api/training-runs", tags=["training-runs"])
 
@@ -42,11 +43,11 @@ def _json_value(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def _columns(doc: dict[str, Any], names: list[str] | None) -> list[str]:
+def _columns(run: StoredRun, names: list[str] | None) -> list[str]:
     """Metric columns in order: the selection, else every built-in, ``time``, then custom metrics."""
     if names is not None:
         return names
-    specs = run_metric_specs(doc)
+    specs = run_metric_specs(run)
     return [*(m.name for m in specs if m.builtin), "time", *(m.name for m in specs if not m.builtin)]
 
 
@@ -62,13 +63,13 @@ async def run_history(
     from_episode: Annotated[int, Query(ge=1)] = 1,
     to_episode: Annotated[int | None, Query(ge=1)] = None,
 ) -> StreamingResponse:
-    doc = await load_run(store, run_id)
-    names = select(metrics, doc)
-    last = int((doc.get("summary") or {}).get("last_episode") or 0)
+    run = await load_run(store, run_id)
+    names = select(metrics, run)
+    last = run.summary.last_episode
     if to_episode is not None:
         last = min(last, to_episode)
-    cols = _columns(doc, names)
-    specs = [m.model_dump() for m in run_metric_specs(doc) if m.name in cols]
+    cols = _columns(run, names)
+    specs = [m.model_dump() for m in run_metric_specs(run) if m.name in cols]
 
     async def body() -> AsyncIterator[str]:
         head = {"run_id": run_id, "episodes": max(0, last - from_episode + 1), "columns": ["episode", *cols],
@@ -93,10 +94,10 @@ async def export_run(
     format: Annotated[Literal["csv", "json"], Query(description="csv or json")] = "csv",
     metrics: MetricsParam = None,
 ) -> StreamingResponse:
-    doc = await load_run(store, run_id)
-    names = select(metrics, doc)
-    last = int((doc.get("summary") or {}).get("last_episode") or 0)
-    cols = _columns(doc, names)
+    run = await load_run(store, run_id)
+    names = select(metrics, run)
+    last = run.summary.last_episode
+    cols = _columns(run, names)
 
     async def csv_rows() -> AsyncIterator[str]:
         buf = io.StringIO()
@@ -110,11 +111,12 @@ async def export_run(
             buf.truncate()
 
     async def json_body() -> AsyncIterator[str]:
-        head = RunSummary.from_doc(doc).model_dump(mode="json", exclude={"metrics"})
-        head["config"] = doc.get("config") or {}
-        head["metric_specs"] = [m.model_dump() for m in run_metric_specs(doc) if m.name in cols]  # units
-        head["checkpoint_paths"] = [
-            {**c, "time": c["time"].isoformat() if c.get("time") else None} for c in doc.get("checkpoint_paths") or []
+        head = RunSummary.from_run(run, run.id).model_dump(mode="json", exclude={"metrics"})
+        head["config"] = run.config.model_dump(mode="json")
+        head["metric_specs"] = [m.model_dump() for m in run_metric_specs(run) if m.name in cols]  # units
+        head["checkpoint_paths"] = [  # as stored (written without empty fields)
+            {**c.model_dump(exclude_none=True), "time": c.time.isoformat() if c.time else None}
+            for c in run.checkpoint_paths
         ]
         yield json.dumps(head, default=str)[:-1] + ', "episodes": ['
         sep = ""

@@ -15,7 +15,6 @@ from fastapi import APIRouter, Query, Request
 from pymongo.errors import PyMongoError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from trainyard_runstore import series
-from trainyard_runstore.schema import RunStatus
 
 from trainyard_api.deps import SettingsDep, StoreDep
 from trainyard_api.models import RunSummary
@@ -40,10 +39,10 @@ async def stream_run(
         last_summary: str | None = None
         while not await request.is_disconnected():
             try:
-                doc = await store.get_run(run_id, full=False)
-                if doc is None:  # deleted while followed
+                run = await store.get_run(run_id, full=False)
+                if run is None:  # deleted while followed
                     break
-                summary = RunSummary.from_doc(doc)
+                summary = RunSummary.from_run(run, run.id)
                 newest = summary.summary.last_episode
                 if newest > sent:  # at most one page per event; the next poll sends the rest
                     upto = min(newest, sent + RAW_PAGE_LIMIT)
@@ -56,7 +55,7 @@ async def stream_run(
                 if body != last_summary:
                     last_summary = body
                     yield ServerSentEvent(body, event="status")
-                if RunStatus(summary.status).is_terminal() and newest <= sent:
+                if summary.status.is_terminal() and newest <= sent:
                     yield ServerSentEvent("{}", event="end")
                     return
                 if newest > sent:

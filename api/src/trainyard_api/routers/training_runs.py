@@ -15,11 +15,21 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter
 from trainyard_runstore import metrics as metric_specs
 from trainyard_runstore.async_store import AsyncRunStore
+from trainyard_runstore.schema import RunIndexEntry, StoredRun
 
 from trainyard_api.deps import SettingsDep, StoreDep
-from trainyard_api.models import AgentList, DetailMetrics, EpisodePoint, ErrorResponse, RunDetail, RunSummary
+from trainyard_api.models import (
+    AgentList,
+    DetailMetrics,
+    EpisodePoint,
+    ErrorResponse,
+    RunDetail,
+    RunSummary,
+    run_metric_specs,
+)
 from trainyard_api.queries import MAX_NUMBER, RunListQuery
 
 router = APIRouter(prefix="/api/training-runs", tags=["training-runs"])
@@ -31,6 +41,20 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 MetricsParam = Annotated[str | None, Query(
     max_length=2000, description="comma-separated metric names to return (default: all), e.g. total_reward,win; "
                                  "series points then carry only episode, count and those metrics")]
+
+
+# Each list row's JSON, kept while its run's index entry is the same object (the store makes a new one
+# when the entry changes): a list request serializes only the rows that changed, not FastAPI's dump,
+# validation and serialization of every row.
+_ROWS: dict[str, tuple[RunIndexEntry, bytes]] = {}
+_SUMMARY = TypeAdapter(RunSummary)
+
+
+def _row_json(run: RunIndexEntry) -> bytes:
+    cached = _ROWS.get(run.id)
+    if cached is None or cached[0] is not run:
+        cached = _ROWS[run.id] = (run, _SUMMARY.dump_json(RunSummary.from_run(run, run.id)))
+    return cached[1]
 
 
 def etag_for(request: Request, token: object) -> str:
@@ -56,10 +80,11 @@ async def list_runs(store: StoreDep, request: Request, response: Response,
     etag = etag_for(request, await store.index_version())
     if not_modified(request, response, etag):
         return Response(status_code=304, headers=dict(response.headers))
-    docs, total = await store.list_runs(filters=query.filters(), sort=query.sort.value, limit=query.limit,
+    runs, total = await store.list_runs(filters=query.filters(), sort=query.sort.value, limit=query.limit,
                                         offset=query.offset)
     response.headers["X-Total-Count"] = str(total)
-    return [RunSummary.from_doc(d) for d in docs]
+    body = b"[" + b",".join(_row_json(r) for r in runs) + b"]"
+    return Response(body, media_type="application/json", headers=dict(response.headers))
 
 
 @router.get("/agents/list", response_model=AgentList, responses=ERRORS, summary="Agent ids that have runs")
@@ -67,22 +92,17 @@ async def list_agents(store: StoreDep) -> AgentList:
     return AgentList(agent_ids=await store.agent_ids())
 
 
-async def load_run(store: AsyncRunStore, run_id: str) -> dict[str, Any]:
-    doc = await store.get_run(run_id)
-    if doc is None:
+async def load_run(store: AsyncRunStore, run_id: str) -> StoredRun:
+    run = await store.get_run(run_id)
+    if run is None:
         raise HTTPException(404, f"no training run with run_id {run_id!r}")
-    return doc
+    return run
 
 
-def run_metric_specs(doc: dict[str, Any]) -> list[metric_specs.MetricSpec]:
-    declared = [metric_specs.MetricSpec.model_validate(v) for _, v in sorted((doc.get("metric_specs") or {}).items())]
-    return [*metric_specs.EPISODE_METRICS, *declared]
-
-
-def select(request_metrics: str | None, doc: dict[str, Any]) -> list[str] | None:
+def select(request_metrics: str | None, run: StoredRun) -> list[str] | None:
     """The ``?metrics=`` selection (None: all); 422 naming the run's metrics for an unknown one."""
     try:
-        return metric_specs.parse_selection(request_metrics, [m.name for m in run_metric_specs(doc)])
+        return metric_specs.parse_selection(request_metrics, [m.name for m in run_metric_specs(run)])
     except ValueError as exc:
         raise HTTPException(422, f"metrics: {exc}") from None
 
@@ -115,12 +135,12 @@ async def get_run(
 ) -> RunDetail | Response:
     if from_episode and to_episode and to_episode < from_episode:
         raise HTTPException(422, f"to_episode ({to_episode}) must not be before from_episode ({from_episode})")
-    doc = await load_run(store, run_id)
-    names = select(metrics, doc)
-    etag = etag_for(request, doc.get("version", 0))
+    run = await load_run(store, run_id)
+    names = select(metrics, run)
+    etag = etag_for(request, run.version)
     if not_modified(request, response, etag):
         return Response(status_code=304, headers=dict(response.headers))
-    total = int((doc.get("summary") or {}).get("last_episode") or 0)
+    total = run.summary.last_episode
     if since_episode is not None:
         first, last, points = since_episode + 1, None, None
     else:
@@ -128,24 +148,17 @@ async def get_run(
         span = (min(last, total) if last else total) - first + 1
         points = max_points or (None if span <= settings.raw_series_limit else settings.default_max_points)
     series = await store.series(run_id, total=total, max_points=points, first=first, last=last,
-                                limit=RAW_PAGE_LIMIT, version=doc.get("version", 0))
+                                limit=RAW_PAGE_LIMIT, version=run.version)
     response.headers["X-Downsampled"] = "true" if series.downsampled else "false"
     response.headers["X-Resolution"] = str(series.resolution)
-    summary = RunSummary.from_doc(doc)
-    detail = RunDetail(
-        **summary.model_dump(exclude={"metrics"}),
-        config=doc.get("config") or {},
-        checkpoint_paths=doc.get("checkpoint_paths") or [],
-        metric_specs=run_metric_specs(doc),
+    detail = RunDetail.of(
+        run,
         # Downsampled points are numbers the store built in EpisodePoint's shape: added to the
         # body below as they are, not validated point by point (most of a long run's request time).
-        metrics=DetailMetrics(episodes=[] if series.downsampled else series.episodes,
-                              rolling_win_rate=[] if series.downsampled else series.rolling_win_rate,
-                              downsampled=series.downsampled, resolution=series.resolution,
-                              next_episode=series.next_episode),
-        last_rollout=doc.get("last_rollout"),
-        evaluation=doc.get("evaluation"),
-        evaluations=doc.get("evaluations") or [],
+        DetailMetrics(episodes=[] if series.downsampled else series.episodes,
+                      rolling_win_rate=[] if series.downsampled else series.rolling_win_rate,
+                      downsampled=series.downsampled, resolution=series.resolution,
+                      next_episode=series.next_episode),
     )
     if names is None and not series.downsampled:
         return detail
