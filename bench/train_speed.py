@@ -28,6 +28,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import trainyard_trainer  # noqa: E402,F401 - sets torch's OpenMP wait policy, so before torch loads
+
 from bench.table import print_table  # noqa: E402
 
 LEGACY_FULL = {"n_envs": 1, "torch_threads": 1, "n_steps": 2048, "batch_size": 256, "n_epochs": 10}
