@@ -27,8 +27,8 @@ def test_keeps_the_last_n_the_best_and_the_final_and_reports_the_rest(tmp_path):
     assert {e.path for e in retention.load(tmp_path) if e.pruned} == set(pruned)
 
 
-def test_defaults_keep_a_full_run_under_about_ten_checkpoints(tmp_path):
-    for n in range(1, 51):  # a full run: 1,000,000 timesteps, a checkpoint every 20,000
+def test_defaults_keep_a_long_run_under_about_ten_checkpoints(tmp_path):
+    for n in range(1, 51):  # a long run: 1,000,000 timesteps, a checkpoint every 20,000
         _save(tmp_path, n, n / 100 if n != 7 else 0.99, RetentionSettings(), final=n == 50, min_last=8)
     assert len(list(tmp_path.glob("*.zip"))) <= 10  # self-play's pool of 8 + the best + the final
 
