@@ -147,7 +147,7 @@ class DiagnosticsCallback(BaseCallback):
         actions = self.locals.get("actions")
         if masks is not None and actions is not None:
             masks = np.asarray(masks).reshape(len(actions), -1)
-            self._legal_sum += float(masks.mean())
+            self._legal_sum += np.count_nonzero(masks) / masks.size  # mean() converts to float64 first: 12 us
             self._legal_n += 1
             chosen = masks[np.arange(len(actions)), np.asarray(actions).reshape(-1)]
             bad = int((~chosen.astype(bool)).sum())
