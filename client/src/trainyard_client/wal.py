@@ -4,8 +4,9 @@ Append-only JSONL segments ``wal-<n>.jsonl`` in the run's checkpoint folder, one
 written with one unbuffered ``os.write`` each before ``log_episode`` returns. No fsync on the training
 thread: once write() returned, the line is in the kernel's page cache, which a SIGKILL or OOM kill of the
 process cannot take back (the fault suite kills producers at random to prove it). fsync guards against a
-power loss or kernel crash only; the writer thread fsyncs before each commit (every flush, so before a
-checkpoint's record) and ``close`` fsyncs the segment. ``wal.committed``
+power loss or kernel crash only; the writer thread fsyncs before a commit that leaves ops behind it in
+the log (logged while it wrote; a commit that reaches the end of the log has nothing left to protect) and
+``close`` fsyncs the segment. ``wal.committed``
 records how far the ops are in MongoDB, with the newest episode number ever logged, so the next attempt
 numbers its episodes after every completed one whether or not the database is reachable.
 
@@ -30,6 +31,7 @@ from trainyard_client.spill import Op
 COMMITTED = "wal.committed"
 LOCK = "wal.lock"  # writers hold it shared for their lifetime; a sweep takes it exclusively or leaves
 _SEGMENT = re.compile(r"^wal-(\d{6,})\.jsonl$")
+_STATE_BYTES = 256  # ``wal.committed`` is padded to this size (its JSON is about 80 bytes)
 ROLL_BYTES = 8 << 20  # a fully written segment past this size is replaced by a new one
 
 
@@ -75,6 +77,7 @@ class WriteAheadLog:
             fcntl.flock(self._lock_fd, fcntl.LOCK_SH)  # released by the kernel however the process ends
         existing = segments(self.directory)
         self.current = (max(existing) if existing else self.committed.segment) + 1
+        self._oldest = min(existing, default=self.current)  # no segment below it is left to delete
         if create:
             self._open(self.current)
 
@@ -94,6 +97,11 @@ class WriteAheadLog:
                 raise RuntimeError("write-ahead log is closed")
             os.write(self._fd, data)
             self._written += len(data)
+
+    def end(self) -> Position:
+        """The position after everything this process appended so far."""
+        with self._lock:
+            return Position(self.current, self._written)
 
     # ------------------------------------------------------------ the writer thread
 
@@ -139,13 +147,24 @@ class WriteAheadLog:
         if fence is not None:
             self.fence = fence
         self.committed = pos
-        tmp = self.directory / f".{COMMITTED}.tmp"
-        tmp.write_text(json.dumps({"segment": pos.segment, "offset": pos.offset, "last_episode": self.last_episode,
-                                   "fence": self.fence}))
-        os.replace(tmp, self.directory / COMMITTED)
-        for n in segments(self.directory):
-            if n < pos.segment:
-                (self.directory / segment_name(n)).unlink(missing_ok=True)
+        state = json.dumps({"segment": pos.segment, "offset": pos.offset, "last_episode": self.last_episode,
+                            "fence": self.fence}).encode()
+        # Rewritten in place with one pwrite of a fixed size (padded with spaces, which JSON ignores):
+        # a kill lands before or after it, never inside; a new file and a rename cost ten times as much
+        # and the writer commits on every flush.
+        fd = os.open(self.directory / COMMITTED, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            padded = state.ljust(_STATE_BYTES)
+            os.pwrite(fd, padded, 0)
+            if len(padded) > _STATE_BYTES:  # never in practice; keeps the file exactly one state long
+                os.ftruncate(fd, len(padded))
+        finally:
+            os.close(fd)
+        if pos.segment > self._oldest:  # only this process adds segments: no listing while none is done
+            for n in segments(self.directory):
+                if n < pos.segment:
+                    (self.directory / segment_name(n)).unlink(missing_ok=True)
+            self._oldest = pos.segment
         if pos.segment == self.current and pos.offset >= ROLL_BYTES and self._fd is not None:
             with self._lock:
                 if self._written == pos.offset:  # nothing appended since: start a fresh segment
