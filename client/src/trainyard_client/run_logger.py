@@ -70,12 +70,29 @@ def is_transient(exc: BaseException) -> bool:
 
 
 _EPISODE_LINE = '{"op":"episode","data":'  # the same line as ``Op("episode", ep).to_json()`` writes
-_NO_METRICS = {"metrics"}
 
 
 def _finite(ep: Episode) -> bool:
     return (math.isfinite(ep.total_reward) and (ep.epsilon is None or math.isfinite(ep.epsilon))
-            and all(math.isfinite(v) for v in ep.metrics.values()))
+            and (not ep.metrics or all(math.isfinite(v) for v in ep.metrics.values())))
+
+
+def _episode_line(ep: Episode) -> str:
+    """The write-ahead line of a validated episode without custom metrics and with finite values: the
+    JSON ``Op("episode", ep).to_json()`` means, written by hand (a third of pydantic's serializer's cost
+    on the training thread). A float's repr is valid JSON once it is finite."""
+    line = f'{_EPISODE_LINE}{{"episode":{ep.episode},"total_reward":{ep.total_reward!r},"steps":{ep.steps}'
+    if ep.win is not None:
+        line += ',"win":true' if ep.win else ',"win":false'
+    if ep.epsilon is not None:
+        line += f',"epsilon":{ep.epsilon!r}'
+    if ep.timestep is not None:
+        line += f',"timestep":{ep.timestep}'
+    if ep.win_rate is not None:
+        line += f',"win_rate":{ep.win_rate!r}'
+    if ep.time is not None:
+        line += f',"time":"{ep.time.isoformat()}"'
+    return line + "}}"
 
 
 class _Unreachable(Exception):
@@ -199,8 +216,7 @@ class TrainingRunLogger:
                     metrics: dict[str, float] | None = None) -> Episode:
         """Record a finished episode; ``metrics`` are custom per-episode values by name (declared on first
         use, see trainyard_runstore.metrics), e.g. ``{"opponent_score": 12}``."""
-        # Validated here, on the training thread, so bad input fails its caller (not the writer, later);
-        # pydantic's core validates and serializes faster than building the dict and json.dumps did.
+        # Validated here, on the training thread, so bad input fails its caller (not the writer, later).
         number = self._next_episode
         win = None if win is None else bool(win)  # numpy scalars from environments' info dicts
         fields: dict[str, Any] = {"episode": number, "total_reward": float(total_reward), "steps": int(steps),
@@ -211,12 +227,14 @@ class TrainingRunLogger:
             fields["metrics"] = {check_name(k): float(v) for k, v in metrics.items()}
         ep = Episode.model_validate(fields)
         self.win_rate.add(win)
-        if _finite(ep):
-            line = _EPISODE_LINE + ep.model_dump_json(exclude_none=True, exclude=None if metrics else _NO_METRICS) + "}"
+        if not metrics and _finite(ep):
+            line = _episode_line(ep)
+        elif _finite(ep):
+            line = _EPISODE_LINE + ep.model_dump_json(exclude_none=True) + "}"
         else:  # model_dump_json writes NaN and inf as null; the slower dump keeps them (as json.dumps writes)
             line = Op("episode", ep).to_json()
         # On disk before returning: one write() of one JSON line (see ``wal``).
-        self._log_line(line, Op("episode", ep))
+        self._log_line(line, "episode", ep)
         self._next_episode += 1
         self.episodes_logged += 1
         return ep
@@ -262,9 +280,9 @@ class TrainingRunLogger:
             deadletter.record(self.run_dir, op, exc)
             self.dead_lettered += 1
             return
-        self._log_line(line, op)
+        self._log_line(line, op.kind, op.payload)
 
-    def _log_line(self, line: str, op: Op) -> None:
+    def _log_line(self, line: str, kind: str, payload: Any) -> None:
         if self.stale:
             return  # superseded by a newer attempt: nothing this process logs may reach the run any more
         try:
@@ -273,9 +291,9 @@ class TrainingRunLogger:
         except OSError as exc:
             # A full or failing volume: the op goes to MongoDB from memory, and the caller learns of it
             # (a status op must still land: it is how the run records why it ended).
-            self._overflow.append(op)
+            self._overflow.append(Op(kind, payload))
             self._wake.set()
-            if op.kind != "status":
+            if kind != "status":
                 raise OSError(exc.errno, f"cannot write the run's write-ahead log in {self.run_dir}: "
                                          f"{exc.strerror}") from exc
 

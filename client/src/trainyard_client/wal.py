@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from trainyard_client.spill import Op
+from trainyard_client.spill import Op, parse_lines
 
 COMMITTED = "wal.committed"
 LOCK = "wal.lock"  # writers hold it shared for their lifetime; a sweep takes it exclusively or leaves
@@ -113,23 +113,20 @@ class WriteAheadLog:
             if n < pos.segment:
                 continue
             offset = pos.offset if n == pos.segment else 0
-            path = self.directory / segment_name(n)
-            with open(path, "rb") as fh:
+            with open(self.directory / segment_name(n), "rb") as fh:
                 fh.seek(offset)
-                for raw in fh:
-                    if not raw.endswith(b"\n"):
-                        break  # being written (own segment) or torn (a killed writer): not complete
-                    offset += len(raw)
-                    line = raw.strip()
-                    if line:
-                        try:
-                            op = Op.from_json(line)
-                            op.segment = n
-                            ops.append(op)
-                        except (ValueError, KeyError):  # a line the kill garbled: never acknowledged
-                            pass
-                    if len(ops) >= limit:
-                        return ops, Position(n, offset)
+                data = fh.read()
+            # Complete lines only: the last one may be being written (own segment) or torn (a killed writer).
+            lines = data[:data.rfind(b"\n") + 1].split(b"\n")[:-1]
+            full = len(lines) >= limit - len(ops)
+            if full:
+                lines = lines[:limit - len(ops)]
+            offset += sum(map(len, lines)) + len(lines)
+            for op in parse_lines(lines):  # a line the kill garbled is skipped: it was never acknowledged
+                op.segment = n
+                ops.append(op)
+            if full:
+                return ops, Position(n, offset)
             pos = Position(n, offset)
             if n != self.current:  # an old segment is complete: continue with the next one
                 pos = Position(n + 1, 0)
