@@ -77,22 +77,7 @@ def _finite(ep: Episode) -> bool:
             and (not ep.metrics or all(math.isfinite(v) for v in ep.metrics.values())))
 
 
-def _episode_line(ep: Episode) -> str:
-    """The write-ahead line of a validated episode without custom metrics and with finite values: the
-    JSON ``Op("episode", ep).to_json()`` means, written by hand (a third of pydantic's serializer's cost
-    on the training thread). A float's repr is valid JSON once it is finite."""
-    line = f'{_EPISODE_LINE}{{"episode":{ep.episode},"total_reward":{ep.total_reward!r},"steps":{ep.steps}'
-    if ep.win is not None:
-        line += ',"win":true' if ep.win else ',"win":false'
-    if ep.epsilon is not None:
-        line += f',"epsilon":{ep.epsilon!r}'
-    if ep.timestep is not None:
-        line += f',"timestep":{ep.timestep}'
-    if ep.win_rate is not None:
-        line += f',"win_rate":{ep.win_rate!r}'
-    if ep.time is not None:
-        line += f',"time":"{ep.time.isoformat()}"'
-    return line + "}}"
+_NO_METRICS = {"metrics"}
 
 
 class _Unreachable(Exception):
@@ -227,14 +212,12 @@ class TrainingRunLogger:
             fields["metrics"] = {check_name(k): float(v) for k, v in metrics.items()}
         ep = Episode.model_validate(fields)
         self.win_rate.add(win)
-        if not metrics and _finite(ep):
-            line = _episode_line(ep)
-        elif _finite(ep):
-            line = _EPISODE_LINE + ep.model_dump_json(exclude_none=True) + "}"
+        if _finite(ep):  # pydantic's core serializes faster than json.dumps or an f-string of the fields
+            line = _EPISODE_LINE + ep.model_dump_json(exclude_none=True, exclude=None if metrics else _NO_METRICS) + "}"
         else:  # model_dump_json writes NaN and inf as null; the slower dump keeps them (as json.dumps writes)
             line = Op("episode", ep).to_json()
         # On disk before returning: one write() of one JSON line (see ``wal``).
-        self._log_line(line, "episode", ep)
+        self._log_line(line, "episode", ep, Op("episode", ep))
         self._next_episode += 1
         self.episodes_logged += 1
         return ep
@@ -282,12 +265,12 @@ class TrainingRunLogger:
             return
         self._log_line(line, op.kind, op.payload)
 
-    def _log_line(self, line: str, kind: str, payload: Any) -> None:
+    def _log_line(self, line: str, kind: str, payload: Any, episode: Op | None = None) -> None:
         if self.stale:
             return  # superseded by a newer attempt: nothing this process logs may reach the run any more
         try:
             assert self.wal is not None, "start() first"
-            self.wal.append_line(line)
+            self.wal.append_line(line, episode)
         except OSError as exc:
             # A full or failing volume: the op goes to MongoDB from memory, and the caller learns of it
             # (a status op must still land: it is how the run records why it ended).

@@ -18,10 +18,12 @@ returned to ``log_episode``'s caller as logged... in practice a single small ``w
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import os
 import re
 import threading
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,7 @@ LOCK = "wal.lock"  # writers hold it shared for their lifetime; a sweep takes it
 _SEGMENT = re.compile(r"^wal-(\d{6,})\.jsonl$")
 _STATE_BYTES = 256  # ``wal.committed`` is padded to this size (its JSON is about 80 bytes)
 ROLL_BYTES = 8 << 20  # a fully written segment past this size is replaced by a new one
+RECENT_LIMIT = 20_000  # lines kept in memory for the writer thread (beyond, it reads them from the file)
 
 
 @dataclass(frozen=True, order=True)
@@ -70,6 +73,8 @@ class WriteAheadLog:
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._written = 0
+        # This process's lines not yet committed, in order: (start, end, the episode op or the line's bytes).
+        self._recent: deque[tuple[int, int, Op | bytes]] = deque()
         self._lock_fd: int | None = None
         if create:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -90,13 +95,21 @@ class WriteAheadLog:
     def append(self, op: Op) -> None:
         self.append_line(op.to_json())
 
-    def append_line(self, line: str) -> None:
+    def append_line(self, line: str, episode: Op | None = None) -> None:
+        """Append one line; ``episode``: the validated episode op the line holds, which the writer thread
+        then takes from memory instead of parsing the line again (see ``read``)."""
         data = (line + "\n").encode()
         with self._lock:
             if self._fd is None:
                 raise RuntimeError("write-ahead log is closed")
+            start = self._written
             os.write(self._fd, data)
             self._written += len(data)
+            if len(self._recent) >= RECENT_LIMIT:
+                self._recent.popleft()  # the writer is far behind (the database is away): it reads the file
+            if episode is not None:
+                episode.segment = self.current
+            self._recent.append((start, self._written, episode if episode is not None else data))
 
     def end(self) -> Position:
         """The position after everything this process appended so far."""
@@ -105,8 +118,42 @@ class WriteAheadLog:
 
     # ------------------------------------------------------------ the writer thread
 
+    def _take_recent(self, start: Position, limit: int) -> tuple[list[Op], Position] | None:
+        """The ops after ``start`` from memory, when this process appended them all since ``start``."""
+        if start.segment < self.current and self._oldest >= self.current:
+            start = Position(self.current, 0)  # no older segment is left: the same place
+        with self._lock:
+            if start.segment != self.current or not self._recent or self._recent[0][0] != start.offset:
+                return None
+            taken = list(itertools.islice(self._recent, limit))
+        ops: list[Op] = []
+        lines: list[bytes] = []
+        for _, _, item in taken:  # episodes as logged; other lines parsed as the file would give them
+            if isinstance(item, bytes):
+                lines.append(item)
+                continue
+            if lines:
+                ops.extend(self._own(parse_lines(lines)))
+                lines = []
+            ops.append(item)
+        if lines:
+            ops.extend(self._own(parse_lines(lines)))
+        return ops, Position(self.current, taken[-1][1])
+
+    def _own(self, ops: list[Op]) -> list[Op]:
+        for op in ops:
+            op.segment = self.current
+        return ops
+
     def read(self, start: Position, limit: int) -> tuple[list[Op], Position]:
-        """Up to ``limit`` complete ops after ``start`` in segment order, and the position after them."""
+        """Up to ``limit`` complete ops after ``start`` in segment order, and the position after them.
+
+        What this process appended since ``start`` comes from memory (the same ops; the file is the
+        record for a later process); anything else (older segments, a writer far behind) from the files.
+        """
+        recent = self._take_recent(start, limit)
+        if recent is not None:
+            return recent
         ops: list[Op] = []
         pos = start
         for n in segments(self.directory):
@@ -144,6 +191,9 @@ class WriteAheadLog:
         if fence is not None:
             self.fence = fence
         self.committed = pos
+        with self._lock:  # ops now in MongoDB are no longer needed in memory
+            while self._recent and (pos.segment > self.current or self._recent[0][1] <= pos.offset):
+                self._recent.popleft()
         state = json.dumps({"segment": pos.segment, "offset": pos.offset, "last_episode": self.last_episode,
                             "fence": self.fence}).encode()
         # Rewritten in place with one pwrite of a fixed size (padded with spaces, which JSON ignores):
