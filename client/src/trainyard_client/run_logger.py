@@ -70,14 +70,12 @@ def is_transient(exc: BaseException) -> bool:
 
 
 _EPISODE_LINE = '{"op":"episode","data":'  # the same line as ``Op("episode", ep).to_json()`` writes
+_NO_METRICS = {"metrics"}
 
 
 def _finite(ep: Episode) -> bool:
     return (math.isfinite(ep.total_reward) and (ep.epsilon is None or math.isfinite(ep.epsilon))
             and (not ep.metrics or all(math.isfinite(v) for v in ep.metrics.values())))
-
-
-_NO_METRICS = {"metrics"}
 
 
 class _Unreachable(Exception):
@@ -201,7 +199,8 @@ class TrainingRunLogger:
                     metrics: dict[str, float] | None = None) -> Episode:
         """Record a finished episode; ``metrics`` are custom per-episode values by name (declared on first
         use, see trainyard_runstore.metrics), e.g. ``{"opponent_score": 12}``."""
-        # Validated here, on the training thread, so bad input fails its caller (not the writer, later).
+        # Validated here, on the training thread, so bad input fails its caller (not the writer, later);
+        # pydantic's core validates and serializes faster than building the dict and json.dumps did.
         number = self._next_episode
         win = None if win is None else bool(win)  # numpy scalars from environments' info dicts
         fields: dict[str, Any] = {"episode": number, "total_reward": float(total_reward), "steps": int(steps),
@@ -212,7 +211,7 @@ class TrainingRunLogger:
             fields["metrics"] = {check_name(k): float(v) for k, v in metrics.items()}
         ep = Episode.model_validate(fields)
         self.win_rate.add(win)
-        if _finite(ep):  # pydantic's core serializes faster than json.dumps or an f-string of the fields
+        if _finite(ep):
             line = _EPISODE_LINE + ep.model_dump_json(exclude_none=True, exclude=None if metrics else _NO_METRICS) + "}"
         else:  # model_dump_json writes NaN and inf as null; the slower dump keeps them (as json.dumps writes)
             line = Op("episode", ep).to_json()

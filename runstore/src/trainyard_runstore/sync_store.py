@@ -5,13 +5,19 @@ write replaces whole documents with absolute values, which makes writes idempote
 episode overwrites itself). One writer per run at a time; layout decisions live in ``layout``.
 
 Fencing per write: once this store claimed a run (``claim_run``), every write it makes to that run is
-conditioned on its attempt number (``liveness.fenced``), not only heartbeats and statuses. Home-document
-updates match only while the run's ``fence`` is not newer; bucket, stats-page and rollout-page documents
-carry the ``fence`` of the attempt that wrote them and are replaced only by that attempt or a newer one
-(an upsert that finds a newer document fails on its ``_id``); and each episode or rollout batch first
-checks the run's fence, so a stale attempt cannot add a document the new one has not written yet. A
-refused write raises ``liveness.StaleWriter`` before anything of its batch lands (FerretDB has no
-transactions; the checks are ordered so the first refused write is the batch's first write).
+conditioned on its attempt number (``liveness.fence_ok``), not only heartbeats and statuses, at no extra
+operation. An episode or rollout batch is an ordered ``update`` command on the run's home collection
+(``update_home``): first the home document's update, an upsert whose filter a newer ``fence`` makes match
+nothing, so that its insert fails on ``_id`` and stops the batch; then the statistics or rollout pages.
+Only then go the episode buckets. Bucket, stats-page and rollout-page documents carry the ``fence`` of the
+attempt that wrote them and are replaced only by that attempt or a newer one (an upsert that finds a newer
+document fails on its ``_id``). So a stale attempt is refused by its batch's first statement, before
+anything of the batch lands, a bucket the new attempt has not written yet included (FerretDB has no
+transactions; the order does it), and only a refusal costs a read (which tells a newer attempt from a
+Lost verdict, which the logger's heartbeat, carried by the same statement, overrides).
+
+A logger flush of one episode is thus two round trips: the home batch (summary, heartbeat, statistics
+page) and the bucket (``tests/client/test_flush_operations.py`` counts them).
 """
 
 from __future__ import annotations
