@@ -9,6 +9,8 @@ and reads nothing. A regression that adds a read or a write per flush fails here
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from pymongo import MongoClient, monitoring
 from trainyard_client.run_logger import TrainingRunLogger
@@ -83,4 +85,27 @@ def test_a_flush_with_a_custom_metric_still_writes_its_declaration_in_the_same_r
     store = RunStore(mongo_settings)
     assert "opponent_score" in store.get_run(logger.run_id)["metric_specs"]
     assert store.episodes(logger.run_id)[-1].metrics == {"opponent_score": 3.0}
+    store.close()
+
+
+def test_a_heartbeat_alone_revives_a_lost_run_and_keeps_its_whole_record(mongo_settings, tmp_path):
+    """A cycle with nothing but a due heartbeat, on a run the sweeper has just declared Lost: the
+    refused beat revives the run (``liveness.heartbeat``) and nothing else of the record changes."""
+    logger = TrainingRunLogger(agent_id="beat", spill_dir=tmp_path, mongo=mongo_settings, flush_interval=0.05,
+                               heartbeat_interval=0.1)
+    logger.start()
+    logger.log_episode(1.0, 10)
+    assert logger.flush()
+    store = RunStore(mongo_settings)
+    before = store.get_run(logger.run_id)
+    assert store.mark_lost(0.0, noticed_by="sweeper") == [logger.run_id]
+    deadline = time.monotonic() + 60
+    while store.get_run(logger.run_id)["status"] != "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    logger.close()
+    run = store.get_run(logger.run_id)
+    assert run["status"] == "running" and "error" not in run["metadata"] and "revived_at" in run["metadata"]
+    for field in ("run_id", "agent_id", "start_time", "fence", "config", "summary", "last_episode"):
+        assert run.get(field) == before.get(field), field
+    assert run["metadata"]["attempts"] == before["metadata"]["attempts"]
     store.close()

@@ -61,6 +61,8 @@ def home_statement(update: dict[str, Any], attempt: int | None,
     heartbeat, and a Lost verdict then refuses the statement too (the caller revives the run first, see
     ``heartbeat``). Unfenced (a replay without a claim): a plain update.
     """
+    if not update and beat is None:
+        raise ValueError("an empty update would replace the run's whole home document")
     if attempt is None:
         return {"q": layout.HOME_KEY, "u": update}
     conds = [fence_ok(attempt)]

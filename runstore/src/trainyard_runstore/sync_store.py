@@ -102,10 +102,10 @@ class RunStore:
         """
         attempt = self._fences.get(run_id)
         beat = self._beats.pop(run_id, None) if attempt is not None else None
-        if not update and beat is None:
-            return  # an empty update statement would replace the whole document
         coll = layout.home(run_id)
         for _ in range(3):
+            if not update and beat is None and not docs:
+                return  # nothing left to write (a heartbeat alone, carried by the revival)
             statements = [liveness.home_statement(update, attempt, beat)]
             statements += [liveness.doc_statement(key, doc, attempt) for key, doc in docs]
             reply = self.db.command("update", coll, updates=statements, ordered=True)
