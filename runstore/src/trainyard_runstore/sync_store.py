@@ -420,6 +420,7 @@ class RunWriter:
         self._buckets = store.db[layout.episodes_collection(run_id)]
         self._subs: dict[int, list[SubStats]] = {}
         self._bucket_totals: dict[int, SubStats] = {}  # per bucket, so a summary costs O(buckets)
+        self._settled: tuple[int, SubStats | None] = (0, None)  # see ``_summary``
         self._bucket_cache: tuple[int, list[Episode]] | None = None
         self._last: Episode | None = None
         self._checkpoints: list[Checkpoint] | None = None
@@ -490,7 +491,7 @@ class RunWriter:
                  for page in sorted({layout.page_of(b) for b in merged_by_bucket})]
         candidate = max(episodes, key=lambda e: e.episode)
         last = candidate if self._last is None or candidate.episode >= self._last.episode else self._last
-        update, totals, new_names = self._summary(episodes, subs, last)
+        update, totals, new_names, settled = self._summary(episodes, subs, last)
         # Two round trips: the home document (fenced, carrying a pending heartbeat) with the statistics
         # pages, then the buckets. The home statement goes first because it is the fence check: a stale
         # writer is refused before any document lands, a bucket nobody has written yet included. The
@@ -506,6 +507,7 @@ class RunWriter:
         self._bucket_cache = (newest, merged_by_bucket[newest])
         self._last = last
         self._bucket_totals = totals
+        self._settled = settled
         self._custom_declared |= new_names
         self._refresh_index(update["$set"])
 
@@ -525,32 +527,48 @@ class RunWriter:
         for b, v in subs.items():
             pages.setdefault(layout.page_of(b), {})[b] = v
         self._home.insert_many([layout.page_doc(p, v) for p, v in sorted(pages.items())])
-        update, totals, new_names = self._summary(episodes, subs, episodes[-1])
+        update, totals, new_names, settled = self._summary(episodes, subs, episodes[-1])
         self.store.update_home(self.run_id, update)
         self._subs = subs
         self._last = episodes[-1]
         self._bucket_cache = None
         self._bucket_totals = totals
+        self._settled = settled
         self._custom_declared |= new_names
         self.sync_index()
 
     def _summary(self, written: list[Episode], subs: dict[int, list[SubStats]], last: Episode | None
-                 ) -> tuple[dict[str, Any], dict[int, SubStats], set[str]]:
-        """The home update after ``written`` (changed fields only), the new bucket totals and the custom
-        metric names declared by it; nothing changes until the caller's writes succeeded."""
+                 ) -> tuple[dict[str, Any], dict[int, SubStats], set[str], tuple[int, SubStats | None]]:
+        """The home update after ``written`` (changed fields only), the new bucket totals, the custom
+        metric names declared by it and the new settled fold; nothing changes until the caller's writes
+        succeeded.
+
+        The run's totals are the buckets' totals merged in bucket order. The merge of every bucket below
+        the newest (``_settled``: (k, merge of the buckets below k)) is kept, so a write to the newest
+        bucket merges two, not all of a long run's (a million episodes are 1,000 buckets); the same
+        merges in the same order, so the same sums to the last bit.
+        """
         totals = dict(self._bucket_totals)
-        for b in {layout.bucket_of(ep.episode) for ep in written} | (set(subs) - set(totals)):
+        changed = {layout.bucket_of(ep.episode) for ep in written} | (set(subs) - set(totals))
+        for b in changed:
             t = layout.total(subs.get(b, []))
             if t is not None:
                 totals[b] = t
-        stats = layout.summarize((totals[b] for b in sorted(totals)), last)
+        k, fold = self._settled
+        if changed and min(changed) < k:  # an older bucket changed (a replay): fold again from the start
+            k, fold = 0, None
+        newest = max(totals, default=0)
+        settled = (newest, layout.total([*([fold] if fold else []),
+                                         *(totals[b] for b in sorted(totals) if k <= b < newest)]))
+        stats = layout.summarize([*([settled[1]] if settled[1] else []), *([totals[newest]] if totals else [])],
+                                 last)
         fields: dict[str, Any] = {"summary": stats.model_dump()}
         if last is not None:
             fields["last_episode"] = layout.episode_to_doc(last)
         new_names = {n for ep in written for n in ep.metrics} - self._custom_declared
         for name in sorted(new_names):  # a custom metric is declared on first use (defaults: float, mean)
             fields[f"metric_specs.{name}"] = metrics.custom(name).model_dump()
-        return {"$set": fields, "$inc": {"version": 1}}, totals, new_names
+        return {"$set": fields, "$inc": {"version": 1}}, totals, new_names, settled
 
     def _refresh_index(self, fields: dict[str, Any]) -> None:
         """Copy summary fields to the run index now, or within INDEX_REFRESH_SECONDS (a timer)."""
