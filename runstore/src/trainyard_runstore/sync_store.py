@@ -34,7 +34,7 @@ from typing import Any
 
 from pymongo import MongoClient, ReturnDocument
 from pymongo.collection import Collection
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError, WriteError
+from pymongo.errors import BulkWriteError, PyMongoError, WriteError
 
 from trainyard_runstore import layout, liveness, metrics
 from trainyard_runstore.ladder import Ladder
