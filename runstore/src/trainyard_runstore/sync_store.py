@@ -131,7 +131,7 @@ class RunStore:
             # else the run changed between the two reads: send the batch again
         raise liveness.StaleWriter(f"run {run_id}: the home document of attempt {attempt} keeps changing")
 
-    def replace_fenced(self, coll: Collection[dict[str, Any]], run_id: str, key: dict[str, Any],
+    def replace_stamped(self, coll: Collection[dict[str, Any]], run_id: str, key: dict[str, Any],
                        doc: dict[str, Any]) -> None:
         """Upsert a whole document of the run (an episode bucket) by its ``_id`` alone, stamped with this
         store's fence. No fence condition in the filter: FerretDB v1 pushes down only a bare ``_id`` (any
@@ -498,7 +498,7 @@ class RunWriter:
         # PyMongo's bulk result merge requires.
         self.store.update_home(self.run_id, update, pages)
         for bucket, merged in merged_by_bucket.items():
-            self.store.replace_fenced(self._buckets, self.run_id, layout.bucket_key(bucket),
+            self.store.replace_stamped(self._buckets, self.run_id, layout.bucket_key(bucket),
                                       layout.bucket_doc(bucket, merged))
         # Only after every write succeeded does the in-memory view move on.
         self._subs = subs
