@@ -125,7 +125,9 @@ class RunStore:
             found = self.home(run_id).find_one(layout.HOME_KEY, {"fence": 1, "status": 1, "metadata.error.type": 1})
             if found is None or int(found.get("fence") or 0) > attempt:
                 raise liveness.StaleWriter(f"run {run_id}: attempt {attempt} is no longer the run's writer")
-            if beat is not None and liveness.is_lost(found):
+            error = (found.get("metadata") or {}).get("error") or {}
+            lost = found.get("status") == RunStatus.FAILED.value and error.get("type") == liveness.LOST
+            if beat is not None and lost:
                 self.heartbeat(run_id, beat[0], episode=beat[1])  # revives the run (and its index entry)
                 beat = None
             # else the run changed between the two reads: send the batch again
