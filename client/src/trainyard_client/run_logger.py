@@ -75,7 +75,7 @@ _NO_METRICS = {"metrics"}
 
 def _finite(ep: Episode) -> bool:
     return (math.isfinite(ep.total_reward) and (ep.epsilon is None or math.isfinite(ep.epsilon))
-            and all(math.isfinite(v) for v in ep.metrics.values()))
+            and (not ep.metrics or all(math.isfinite(v) for v in ep.metrics.values())))
 
 
 class _Unreachable(Exception):
@@ -216,7 +216,7 @@ class TrainingRunLogger:
         else:  # model_dump_json writes NaN and inf as null; the slower dump keeps them (as json.dumps writes)
             line = Op("episode", ep).to_json()
         # On disk before returning: one write() of one JSON line (see ``wal``).
-        self._log_line(line, Op("episode", ep))
+        self._log_line(line, "episode", ep, Op("episode", ep))
         self._next_episode += 1
         self.episodes_logged += 1
         return ep
@@ -262,20 +262,20 @@ class TrainingRunLogger:
             deadletter.record(self.run_dir, op, exc)
             self.dead_lettered += 1
             return
-        self._log_line(line, op)
+        self._log_line(line, op.kind, op.payload)
 
-    def _log_line(self, line: str, op: Op) -> None:
+    def _log_line(self, line: str, kind: str, payload: Any, episode: Op | None = None) -> None:
         if self.stale:
             return  # superseded by a newer attempt: nothing this process logs may reach the run any more
         try:
             assert self.wal is not None, "start() first"
-            self.wal.append_line(line)
+            self.wal.append_line(line, episode)
         except OSError as exc:
             # A full or failing volume: the op goes to MongoDB from memory, and the caller learns of it
             # (a status op must still land: it is how the run records why it ended).
-            self._overflow.append(op)
+            self._overflow.append(Op(kind, payload))
             self._wake.set()
-            if op.kind != "status":
+            if kind != "status":
                 raise OSError(exc.errno, f"cannot write the run's write-ahead log in {self.run_dir}: "
                                          f"{exc.strerror}") from exc
 
@@ -283,16 +283,22 @@ class TrainingRunLogger:
         """Wait until everything logged so far is in MongoDB. Returns False at once while MongoDB is
         unreachable (the records are safe in the write-ahead log) or when ``timeout`` runs out."""
         deadline = time.monotonic() + timeout
+        target = self.wal.end() if self.wal is not None else None
+        # One wake-up after the append is enough: the writer clears it before it reads the log. Waking it
+        # again while it is busy would only make it run empty cycles that this flush then waits for.
         self._wake.set()
-        while time.monotonic() < deadline:
-            if not self.db_ok or self.stale:
-                return False
-            with self._idle:  # woken as soon as the writer is done: a flush costs its writes, not a poll
-                if self._caught_up() and not self._busy:
+        with self._idle:  # notified as soon as the writer ends a cycle: a flush costs its writes, not a poll
+            while True:
+                if not self.db_ok or self.stale:
+                    return False
+                if target is None or (self._pos is not None and self._pos >= target and not self._overflow):
                     return True
-                self._wake.set()  # again: a wake-up the writer cleared mid-cycle must not cost flush_interval
-                self._idle.wait(min(0.02, max(0.0, deadline - time.monotonic())))
-        return False
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                if not self._busy:  # a cycle ended without reaching the target (it read a full batch)
+                    self._wake.set()
+                self._idle.wait(min(0.05, left))
 
     def close(self) -> None:
         """Write what MongoDB takes within ``close_timeout``; the rest stays in the write-ahead log."""
@@ -397,11 +403,16 @@ class TrainingRunLogger:
             due = time.monotonic() - self._last_beat >= self.heartbeat_interval
             if not ops and not overflow and nxt == self._pos and not due:
                 return
-            self._heartbeat()
+            assert self.attempt_no is not None
+            # The heartbeat rides on the batch's first home write (no operation of its own when it has one).
+            self._store.beat_with_next_write(self.run_id, self.attempt_no, episode=self._next_episode - 1)
             self._apply(ops + overflow)
+            self._store.send_beat(self.run_id)
+            self._last_beat = time.monotonic()
             for _ in overflow:
                 self._overflow.popleft()
-            self.wal.sync()
+            if self.wal.end() != nxt:  # ops logged meanwhile wait in the log: make them survive a power loss
+                self.wal.sync()
             self.wal.commit(nxt, last_episode=self._max_written_episode)
             self._pos = self.wal.committed
             if not self.db_ok:
@@ -412,11 +423,6 @@ class TrainingRunLogger:
             if is_transient(exc):
                 raise _Unreachable(str(exc)) from exc
             raise
-
-    def _heartbeat(self) -> None:
-        assert self.attempt_no is not None
-        self._store.heartbeat(self.run_id, self.attempt_no, episode=self._next_episode - 1)
-        self._last_beat = time.monotonic()
 
     def _prepare(self, op: Op) -> Op | None:
         """Own-segment ops carry this writer's attempt; the run op of this process is done by ``_open_run``."""

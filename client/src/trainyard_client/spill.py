@@ -8,6 +8,7 @@ Each line is one operation: ``{"op": "run"|"episode"|"rollout"|"checkpoint"|"sta
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -17,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from trainyard_runstore.schema import (
     Attempt,
     Checkpoint,
@@ -67,6 +68,46 @@ _EPISODE_PREFIX = '{"op":"episode",'  # how ``to_json`` and ``log_episode`` begi
 class _EpisodeLine(BaseModel):
     op: Literal["episode"]
     data: Episode
+
+
+_EPISODES = TypeAdapter(list[Episode])
+_DATA_START = len(b'{"op":"episode","data":')
+
+
+def parse_lines(lines: Iterable[bytes]) -> list[Op]:
+    """Ops of complete log lines in order; a line that does not parse (garbled by a kill) is skipped.
+
+    Consecutive episode lines are validated as one JSON array of their ``data`` parts: pydantic's core
+    then pays its per-call cost once per run of episodes, not per line (the writer thread reads every
+    logged episode back, so this is most of its parsing)."""
+    out: list[Op] = []
+    run: list[bytes] = []
+    prefix = _EPISODE_PREFIX.encode()
+
+    def episodes() -> None:
+        if not run:
+            return
+        try:
+            out.extend(Op("episode", ep) for ep in _EPISODES.validate_json(
+                b"[" + b",".join(line[_DATA_START:-1] for line in run) + b"]"))
+        except ValueError:  # one bad line: find it line by line
+            for line in run:
+                with contextlib.suppress(ValueError, KeyError):
+                    out.append(Op.from_json(line))
+        run.clear()
+
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith(prefix) and line.endswith(b"}}"):
+            run.append(line)
+            continue
+        episodes()
+        with contextlib.suppress(ValueError, KeyError):
+            out.append(Op.from_json(line))
+    episodes()
+    return out
 
 
 def append(path: Path, ops: Iterable[Op]) -> int:

@@ -4,8 +4,9 @@ Append-only JSONL segments ``wal-<n>.jsonl`` in the run's checkpoint folder, one
 written with one unbuffered ``os.write`` each before ``log_episode`` returns. No fsync on the training
 thread: once write() returned, the line is in the kernel's page cache, which a SIGKILL or OOM kill of the
 process cannot take back (the fault suite kills producers at random to prove it). fsync guards against a
-power loss or kernel crash only; the writer thread fsyncs before each commit (every flush, so before a
-checkpoint's record) and ``close`` fsyncs the segment. ``wal.committed``
+power loss or kernel crash only; the writer thread fsyncs before a commit that leaves ops behind it in
+the log (logged while it wrote; a commit that reaches the end of the log has nothing left to protect) and
+``close`` fsyncs the segment. ``wal.committed``
 records how far the ops are in MongoDB, with the newest episode number ever logged, so the next attempt
 numbers its episodes after every completed one whether or not the database is reachable.
 
@@ -17,20 +18,24 @@ returned to ``log_episode``'s caller as logged... in practice a single small ``w
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import os
 import re
 import threading
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from trainyard_client.spill import Op
+from trainyard_client.spill import Op, parse_lines
 
 COMMITTED = "wal.committed"
 LOCK = "wal.lock"  # writers hold it shared for their lifetime; a sweep takes it exclusively or leaves
 _SEGMENT = re.compile(r"^wal-(\d{6,})\.jsonl$")
+_STATE_BYTES = 256  # ``wal.committed`` is padded to this size (its JSON is about 80 bytes)
 ROLL_BYTES = 8 << 20  # a fully written segment past this size is replaced by a new one
+RECENT_LIMIT = 20_000  # lines kept in memory for the writer thread (beyond, it reads them from the file)
 
 
 @dataclass(frozen=True, order=True)
@@ -68,6 +73,8 @@ class WriteAheadLog:
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._written = 0
+        # This process's lines not yet committed, in order: (start, end, the episode op or the line's bytes).
+        self._recent: deque[tuple[int, int, Op | bytes]] = deque()
         self._lock_fd: int | None = None
         if create:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -75,6 +82,7 @@ class WriteAheadLog:
             fcntl.flock(self._lock_fd, fcntl.LOCK_SH)  # released by the kernel however the process ends
         existing = segments(self.directory)
         self.current = (max(existing) if existing else self.committed.segment) + 1
+        self._oldest = min(existing, default=self.current)  # no segment below it is left to delete
         if create:
             self._open(self.current)
 
@@ -87,41 +95,85 @@ class WriteAheadLog:
     def append(self, op: Op) -> None:
         self.append_line(op.to_json())
 
-    def append_line(self, line: str) -> None:
+    def append_line(self, line: str, episode: Op | None = None) -> None:
+        """Append one line; ``episode``: the validated episode op the line holds, which the writer thread
+        then takes from memory instead of parsing the line again (see ``read``)."""
         data = (line + "\n").encode()
         with self._lock:
             if self._fd is None:
                 raise RuntimeError("write-ahead log is closed")
+            start = self._written
             os.write(self._fd, data)
             self._written += len(data)
+            if len(self._recent) >= RECENT_LIMIT:
+                self._recent.popleft()  # the writer is far behind (the database is away): it reads the file
+            if episode is not None:
+                episode.segment = self.current
+            self._recent.append((start, self._written, episode if episode is not None else data))
+
+    def end(self) -> Position:
+        """The position after everything this process appended so far."""
+        with self._lock:
+            return Position(self.current, self._written)
 
     # ------------------------------------------------------------ the writer thread
 
+    def _take_recent(self, start: Position, limit: int) -> tuple[list[Op], Position] | None:
+        """The ops after ``start`` from memory, when this process appended them all since ``start``."""
+        if start.segment < self.current and self._oldest >= self.current:
+            start = Position(self.current, 0)  # no older segment is left: the same place
+        with self._lock:
+            if start.segment != self.current or not self._recent or self._recent[0][0] != start.offset:
+                return None
+            taken = list(itertools.islice(self._recent, limit))
+        ops: list[Op] = []
+        lines: list[bytes] = []
+        for _, _, item in taken:  # episodes as logged; other lines parsed as the file would give them
+            if isinstance(item, bytes):
+                lines.append(item)
+                continue
+            if lines:
+                ops.extend(self._own(parse_lines(lines)))
+                lines = []
+            ops.append(item)
+        if lines:
+            ops.extend(self._own(parse_lines(lines)))
+        return ops, Position(self.current, taken[-1][1])
+
+    def _own(self, ops: list[Op]) -> list[Op]:
+        for op in ops:
+            op.segment = self.current
+        return ops
+
     def read(self, start: Position, limit: int) -> tuple[list[Op], Position]:
-        """Up to ``limit`` complete ops after ``start`` in segment order, and the position after them."""
+        """Up to ``limit`` complete ops after ``start`` in segment order, and the position after them.
+
+        What this process appended since ``start`` comes from memory (the same ops; the file is the
+        record for a later process); anything else (older segments, a writer far behind) from the files.
+        """
+        recent = self._take_recent(start, limit)
+        if recent is not None:
+            return recent
         ops: list[Op] = []
         pos = start
         for n in segments(self.directory):
             if n < pos.segment:
                 continue
             offset = pos.offset if n == pos.segment else 0
-            path = self.directory / segment_name(n)
-            with open(path, "rb") as fh:
+            with open(self.directory / segment_name(n), "rb") as fh:
                 fh.seek(offset)
-                for raw in fh:
-                    if not raw.endswith(b"\n"):
-                        break  # being written (own segment) or torn (a killed writer): not complete
-                    offset += len(raw)
-                    line = raw.strip()
-                    if line:
-                        try:
-                            op = Op.from_json(line)
-                            op.segment = n
-                            ops.append(op)
-                        except (ValueError, KeyError):  # a line the kill garbled: never acknowledged
-                            pass
-                    if len(ops) >= limit:
-                        return ops, Position(n, offset)
+                data = fh.read()
+            # Complete lines only: the last one may be being written (own segment) or torn (a killed writer).
+            lines = data[:data.rfind(b"\n") + 1].split(b"\n")[:-1]
+            full = len(lines) >= limit - len(ops)
+            if full:
+                lines = lines[:limit - len(ops)]
+            offset += sum(map(len, lines)) + len(lines)
+            for op in parse_lines(lines):  # a line the kill garbled is skipped: it was never acknowledged
+                op.segment = n
+                ops.append(op)
+            if full:
+                return ops, Position(n, offset)
             pos = Position(n, offset)
             if n != self.current:  # an old segment is complete: continue with the next one
                 pos = Position(n + 1, 0)
@@ -139,13 +191,27 @@ class WriteAheadLog:
         if fence is not None:
             self.fence = fence
         self.committed = pos
-        tmp = self.directory / f".{COMMITTED}.tmp"
-        tmp.write_text(json.dumps({"segment": pos.segment, "offset": pos.offset, "last_episode": self.last_episode,
-                                   "fence": self.fence}))
-        os.replace(tmp, self.directory / COMMITTED)
-        for n in segments(self.directory):
-            if n < pos.segment:
-                (self.directory / segment_name(n)).unlink(missing_ok=True)
+        with self._lock:  # ops now in MongoDB are no longer needed in memory
+            while self._recent and (pos.segment > self.current or self._recent[0][1] <= pos.offset):
+                self._recent.popleft()
+        state = json.dumps({"segment": pos.segment, "offset": pos.offset, "last_episode": self.last_episode,
+                            "fence": self.fence}).encode()
+        # Rewritten in place with one pwrite of a fixed size (padded with spaces, which JSON ignores):
+        # a kill lands before or after it, never inside; a new file and a rename cost ten times as much
+        # and the writer commits on every flush.
+        fd = os.open(self.directory / COMMITTED, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            padded = state.ljust(_STATE_BYTES)
+            os.pwrite(fd, padded, 0)
+            if len(padded) > _STATE_BYTES:  # never in practice; keeps the file exactly one state long
+                os.ftruncate(fd, len(padded))
+        finally:
+            os.close(fd)
+        if pos.segment > self._oldest:  # only this process adds segments: no listing while none is done
+            for n in segments(self.directory):
+                if n < pos.segment:
+                    (self.directory / segment_name(n)).unlink(missing_ok=True)
+            self._oldest = pos.segment
         if pos.segment == self.current and pos.offset >= ROLL_BYTES and self._fd is not None:
             with self._lock:
                 if self._written == pos.offset:  # nothing appended since: start a fresh segment

@@ -48,6 +48,39 @@ def fence_ok(attempt: int) -> dict[str, Any]:
     return {"$or": [{"fence": {"$exists": False}}, {"fence": {"$lte": attempt}}]}
 
 
+def not_lost() -> dict[str, Any]:
+    return {"$or": [{"status": {"$ne": RunStatus.FAILED.value}}, {"metadata.error.type": {"$ne": LOST}}]}
+
+
+def home_statement(update: dict[str, Any], attempt: int | None,
+                   beat: tuple[int, int] | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """The ``update`` command statement of a write to a run's home document.
+
+    Fenced (``attempt``): an upsert whose filter a newer fence makes match nothing, so its insert fails
+    on ``_id`` (duplicate key) and stops an ordered batch; ``beat`` = (attempt, episode) also sets the
+    heartbeat, and a Lost verdict then refuses the statement too (the caller revives the run first, see
+    ``heartbeat``). Unfenced (a replay without a claim): a plain update.
+    """
+    if not update and beat is None:
+        raise ValueError("an empty update would replace the run's whole home document")
+    if attempt is None:
+        return {"q": layout.HOME_KEY, "u": update}
+    conds = [fence_ok(attempt)]
+    if beat is not None:
+        update = {**update, "$set": {**update.get("$set", {}), "heartbeat": {
+            "time": now or utcnow(), "attempt": beat[0], "episode": beat[1]}}}
+        conds.append(not_lost())
+    return {"q": {**layout.HOME_KEY, "$and": conds}, "u": update, "upsert": True}
+
+
+def doc_statement(key: dict[str, Any], doc: dict[str, Any], attempt: int | None) -> dict[str, Any]:
+    """The ``update`` command statement that upserts a whole document of the run (a statistics page),
+    stamped with the attempt that wrote it. Its filter is the ``_id`` alone, the only filter FerretDB
+    v1 answers without decoding every document of the collection; the fence check is the batch's home
+    statement before it (``home_statement``), which stops the ordered batch when it is refused."""
+    return {"q": key, "u": doc if attempt is None else {**doc, "fence": attempt}, "upsert": True}
+
+
 def claim(home: Docs, run_id: str, *, expected: int | None = None,
           before: Callable[[int], None] | None = None) -> int:
     """Become the run's writer with the next attempt number; returns it.

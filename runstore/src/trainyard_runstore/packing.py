@@ -15,7 +15,7 @@ import sys
 import zlib
 from array import array
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 FORMAT = 1
@@ -23,9 +23,30 @@ _NULL_INT = -(2**63)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+_US = timedelta(microseconds=1)
+# zlib's fastest level: a bucket packs in about half the time of level 6 for some 6 % more bytes, and the
+# run logger packs the bucket it appends to on every flush. Any level reads back the same.
+LEVEL = 1
+
+
 def _time_to_us(value: datetime) -> int:
-    delta = (value if value.tzinfo else value.replace(tzinfo=UTC)) - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return ((value if value.tzinfo else value.replace(tzinfo=UTC)) - _EPOCH) // _US
+
+
+def _times_to_us(values: list[Any]) -> list[int]:
+    try:  # aware datetimes (all the store writes): one subtraction and one division each
+        return [_NULL_INT if v is None else (v - _EPOCH) // _US for v in values]
+    except TypeError:  # a naive one among them: means UTC
+        return [_NULL_INT if v is None else _time_to_us(v) for v in values]
+
+
+# kind -> encoder of a whole column list (list comprehensions: no call per value).
+_ENCODE_COLUMN: dict[str, Callable[[list[Any]], list[Any]]] = {
+    "opt_int": lambda vs: [_NULL_INT if v is None else v for v in vs],
+    "opt_float": lambda vs: [math.nan if v is None else v for v in vs],
+    "opt_bool": lambda vs: [-1 if v is None else v for v in vs],
+    "opt_time": _times_to_us,
+}
 
 
 # kind -> (array typecode, encode, decode); None is stored as a sentinel (NaN, -1, INT64_MIN).
@@ -60,7 +81,7 @@ def pack(rows: Iterable[Any], columns: Columns, get: Callable[[Any, str], Any] =
         if sys.byteorder == "big":
             column.byteswap()
         parts.append(column.tobytes())
-    return zlib.compress(b"".join(parts), 6)
+    return zlib.compress(b"".join(parts), LEVEL)
 
 
 def pack_columns(values: dict[str, list[Any]], columns: Columns) -> bytes:
@@ -69,11 +90,14 @@ def pack_columns(values: dict[str, list[Any]], columns: Columns) -> bytes:
     parts = [FORMAT.to_bytes(1, "little"), n.to_bytes(4, "little")]
     for name, kind in columns:
         code, encode, _ = KINDS[kind]
-        column = array(code, values[name] if kind in ("int", "float") else map(encode, values[name]))
+        try:
+            column = array(code, values[name] if kind in ("int", "float") else _ENCODE_COLUMN[kind](values[name]))
+        except TypeError:  # a value of another type than the column's (a float in an int column): coerce
+            column = array(code, map(encode, values[name]))
         if sys.byteorder == "big":
             column.byteswap()
         parts.append(column.tobytes())
-    return zlib.compress(b"".join(parts), 6)
+    return zlib.compress(b"".join(parts), LEVEL)
 
 
 def unpack_raw(blob: bytes, columns: Columns) -> dict[str, array[Any]]:

@@ -4,14 +4,23 @@ Holds a ``RunWriter`` per run: it keeps the run's per-bucket statistics in memor
 write replaces whole documents with absolute values, which makes writes idempotent (a replayed
 episode overwrites itself). One writer per run at a time; layout decisions live in ``layout``.
 
-Fencing per write: once this store claimed a run (``claim_run``), every write it makes to that run is
-conditioned on its attempt number (``liveness.fenced``), not only heartbeats and statuses. Home-document
-updates match only while the run's ``fence`` is not newer; bucket, stats-page and rollout-page documents
-carry the ``fence`` of the attempt that wrote them and are replaced only by that attempt or a newer one
-(an upsert that finds a newer document fails on its ``_id``); and each episode or rollout batch first
-checks the run's fence, so a stale attempt cannot add a document the new one has not written yet. A
-refused write raises ``liveness.StaleWriter`` before anything of its batch lands (FerretDB has no
-transactions; the checks are ordered so the first refused write is the batch's first write).
+Fencing per write: once this store claimed a run (``claim_run``), every write batch it makes to that run
+is conditioned on its attempt number (``liveness.fence_ok``), not only heartbeats and statuses, at no
+extra operation. An episode or rollout batch is an ordered ``update`` command on the run's home collection
+(``update_home``): first the home document's update, an upsert whose filter a newer ``fence`` makes match
+nothing, so that its insert fails on ``_id`` and stops the batch; then the statistics or rollout pages.
+Only then go the episode buckets. So a stale attempt is refused by its batch's first statement, before
+anything of the batch lands, a bucket the new attempt has not written yet included (FerretDB has no
+transactions; the order does it), and only a refusal costs a read (which tells a newer attempt from a
+Lost verdict, which the logger's heartbeat, carried by the same statement, overrides). Pages and buckets
+are written by their bare ``_id`` (the only filter FerretDB v1 answers without decoding the whole
+collection) and carry the ``fence`` of the attempt that wrote them. What the order cannot exclude: a
+claim landing in the one round trip between a writer's home batch and its bucket write lets that bucket
+write land (the stale writer is refused from its next batch on); the new attempt writes whole buckets,
+so its next write of that bucket replaces what landed.
+
+A logger flush of one episode is thus two round trips: the home batch (summary, heartbeat, statistics
+page) and the bucket (``tests/client/test_flush_operations.py`` counts them).
 """
 
 from __future__ import annotations
@@ -19,12 +28,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from pymongo import MongoClient, ReturnDocument
 from pymongo.collection import Collection
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, PyMongoError, WriteError
 
 from trainyard_runstore import layout, liveness, metrics
 from trainyard_runstore.ladder import Ladder
@@ -61,6 +71,7 @@ class RunStore:
         self._indexes_ready = False
         self._writers: dict[str, RunWriter] = {}
         self._fences: dict[str, int] = {}  # run_id -> the attempt number this store claimed it with
+        self._beats: dict[str, tuple[int, int]] = {}  # run_id -> (attempt, episode) of a heartbeat to carry
 
     def fence(self, run_id: str) -> int | None:
         """The attempt number this store writes ``run_id`` under (None: unfenced, e.g. a replay CLI)."""
@@ -73,25 +84,63 @@ class RunStore:
                 {**layout.HOME_KEY, "fence": {"$gt": attempt}}, {"_id": 1}) is not None:
             raise liveness.StaleWriter(f"run {run_id}: attempt {attempt} is no longer the run's writer")
 
-    def update_home(self, run_id: str, update: dict[str, Any]) -> None:
-        """One update of the run's home document, refused (``StaleWriter``) when a newer attempt holds it."""
-        attempt = self._fences.get(run_id)
-        flt = layout.HOME_KEY if attempt is None else {**layout.HOME_KEY, **liveness.fence_ok(attempt)}
-        if self.home(run_id).update_one(flt, update).matched_count == 0 and attempt is not None:
-            raise liveness.StaleWriter(f"run {run_id}: attempt {attempt} is no longer the run's writer")
+    def beat_with_next_write(self, run_id: str, attempt: int, *, episode: int) -> None:
+        """Carry a heartbeat in the run's next home write (``update_home``) rather than in an operation of
+        its own; ``beat_pending`` tells whether one is still waiting (no home write happened)."""
+        self._beats[run_id] = (attempt, episode)
 
-    def replace_fenced(self, coll: Collection[dict[str, Any]], run_id: str, key: dict[str, Any],
-                       doc: dict[str, Any]) -> None:
-        """Upsert a whole document of the run (bucket, stats page, rollout page) under this store's fence."""
+    def beat_pending(self, run_id: str) -> bool:
+        return run_id in self._beats
+
+    def update_home(self, run_id: str, update: dict[str, Any],
+                    docs: Sequence[tuple[dict[str, Any], dict[str, Any]]] = ()) -> None:
+        """Update the run's home document, then upsert whole documents of its home collection (``docs``:
+        statistics pages as (key, document)), in one round trip: an ordered ``update`` command.
+
+        A claimed run's statements are fenced (see the module docstring). The home statement is an
+        upsert of a filter that a newer attempt's fence (or, with a pending heartbeat, a Lost verdict)
+        makes match nothing: its insert then fails on ``_id``, which stops the ordered batch before the
+        documents, and only that refusal costs a read to tell which it was. A Lost run is revived by the
+        heartbeat (``liveness.heartbeat``) and the batch sent again; a newer attempt raises ``StaleWriter``.
+        """
         attempt = self._fences.get(run_id)
-        if attempt is None:
-            coll.replace_one(key, doc, upsert=True)
-            return
-        try:
-            coll.replace_one({**key, **liveness.fence_ok(attempt)}, {**doc, "fence": attempt}, upsert=True)
-        except DuplicateKeyError:  # the document exists with a newer fence: a newer attempt wrote it
-            raise liveness.StaleWriter(f"run {run_id}: attempt {attempt} is no longer the run's writer "
-                                       f"({coll.name} {key['_id']} was written by a newer attempt)") from None
+        beat = self._beats.pop(run_id, None) if attempt is not None else None
+        coll = layout.home(run_id)
+        for _ in range(3):
+            if not update and beat is None and not docs:
+                return  # nothing left to write (a heartbeat alone, carried by the revival)
+            statements = [liveness.home_statement(update, attempt, beat)]
+            statements += [liveness.doc_statement(key, doc, attempt) for key, doc in docs]
+            reply = self.db.command("update", coll, updates=statements, ordered=True)
+            errors = reply.get("writeErrors") or []
+            if not errors:
+                return
+            first = errors[0]
+            if first.get("code") != DUPLICATE_KEY or attempt is None:
+                raise WriteError(first.get("errmsg", "write error"), first.get("code"), first)
+            if first.get("index", 0) > 0:
+                raise liveness.StaleWriter(f"run {run_id}: attempt {attempt} is no longer the run's writer "
+                                           f"({coll} {docs[first['index'] - 1][0]['_id']} was written by a newer "
+                                           "attempt)")
+            found = self.home(run_id).find_one(layout.HOME_KEY, {"fence": 1, "status": 1, "metadata.error.type": 1})
+            if found is None or int(found.get("fence") or 0) > attempt:
+                raise liveness.StaleWriter(f"run {run_id}: attempt {attempt} is no longer the run's writer")
+            error = (found.get("metadata") or {}).get("error") or {}
+            lost = found.get("status") == RunStatus.FAILED.value and error.get("type") == liveness.LOST
+            if beat is not None and lost:
+                self.heartbeat(run_id, beat[0], episode=beat[1])  # revives the run (and its index entry)
+                beat = None
+            # else the run changed between the two reads: send the batch again
+        raise liveness.StaleWriter(f"run {run_id}: the home document of attempt {attempt} keeps changing")
+
+    def replace_stamped(self, coll: Collection[dict[str, Any]], run_id: str, key: dict[str, Any],
+                       doc: dict[str, Any]) -> None:
+        """Upsert a whole document of the run (an episode bucket) by its ``_id`` alone, stamped with this
+        store's fence. No fence condition in the filter: FerretDB v1 pushes down only a bare ``_id`` (any
+        other condition decodes every bucket of the run: 60-80 ms instead of 10 in a 200-bucket run on a
+        loaded machine). The fence was checked by the batch's home statement just before (``update_home``)."""
+        attempt = self._fences.get(run_id)
+        coll.replace_one(key, doc if attempt is None else {**doc, "fence": attempt}, upsert=True)
 
     def close(self) -> None:
         for w in self._writers.values():
@@ -228,7 +277,13 @@ class RunStore:
         self._fences[run_id] = number
         return number
 
+    def send_beat(self, run_id: str) -> None:
+        """Write a pending heartbeat (``beat_with_next_write``) that no home write carried, on its own."""
+        if run_id in self._beats:
+            self.update_home(run_id, {})
+
     def heartbeat(self, run_id: str, attempt: int, *, episode: int) -> None:
+        self._beats.pop(run_id, None)
         if liveness.heartbeat(self.home(run_id), run_id, attempt, episode=episode):
             self.sync_index(run_id)  # revived from the Lost verdict: the list shows it running again
 
@@ -366,6 +421,7 @@ class RunWriter:
         self._buckets = store.db[layout.episodes_collection(run_id)]
         self._subs: dict[int, list[SubStats]] = {}
         self._bucket_totals: dict[int, SubStats] = {}  # per bucket, so a summary costs O(buckets)
+        self._settled: tuple[int, SubStats | None] = (0, None)  # see ``_summary``
         self._bucket_cache: tuple[int, list[Episode]] | None = None
         self._last: Episode | None = None
         self._checkpoints: list[Checkpoint] | None = None
@@ -431,23 +487,30 @@ class RunWriter:
         subs = dict(self._subs)
         subs.update({b: layout.refresh_subs(self._subs.get(b, []), m, by_bucket[b])
                      for b, m in merged_by_bucket.items()})
-        # One replace per document rather than bulk_write: FerretDB's bulk update replies can lack
-        # the nModified field that PyMongo's bulk result merge requires.
-        self.store.check_fence(self.run_id)
+        pages = [(layout.page_key(page), layout.page_doc(page, {b: v for b, v in subs.items()
+                                                               if layout.page_of(b) == page}))
+                 for page in sorted({layout.page_of(b) for b in merged_by_bucket})]
+        candidate = max(episodes, key=lambda e: e.episode)
+        last = candidate if self._last is None or candidate.episode >= self._last.episode else self._last
+        update, totals, new_names, settled = self._summary(episodes, subs, last)
+        # Two round trips: the home document (fenced, carrying a pending heartbeat) with the statistics
+        # pages, then the buckets. The home statement goes first because it is the fence check: a stale
+        # writer is refused before any document lands, a bucket nobody has written yet included. The
+        # buckets are single replaces: FerretDB's bulk update replies can lack the nModified field that
+        # PyMongo's bulk result merge requires.
+        self.store.update_home(self.run_id, update, pages)
         for bucket, merged in merged_by_bucket.items():
-            self.store.replace_fenced(self._buckets, self.run_id, layout.bucket_key(bucket),
+            self.store.replace_stamped(self._buckets, self.run_id, layout.bucket_key(bucket),
                                       layout.bucket_doc(bucket, merged))
-        for page in sorted({layout.page_of(b) for b in merged_by_bucket}):
-            in_page = {b: v for b, v in subs.items() if layout.page_of(b) == page}
-            self.store.replace_fenced(self._home, self.run_id, layout.page_key(page), layout.page_doc(page, in_page))
-        # Only after both writes succeeded does the in-memory view move on.
+        # Only after every write succeeded does the in-memory view move on.
         self._subs = subs
         newest = max(merged_by_bucket)
         self._bucket_cache = (newest, merged_by_bucket[newest])
-        candidate = max(episodes, key=lambda e: e.episode)
-        if self._last is None or candidate.episode >= self._last.episode:
-            self._last = candidate
-        self._write_summary(episodes)
+        self._last = last
+        self._bucket_totals = totals
+        self._settled = settled
+        self._custom_declared |= new_names
+        self._refresh_index(update["$set"])
 
     def import_episodes(self, episodes: list[Episode]) -> None:
         """Bulk-load the complete, sorted history of a run that has none yet (inserts only)."""
@@ -465,28 +528,48 @@ class RunWriter:
         for b, v in subs.items():
             pages.setdefault(layout.page_of(b), {})[b] = v
         self._home.insert_many([layout.page_doc(p, v) for p, v in sorted(pages.items())])
+        update, totals, new_names, settled = self._summary(episodes, subs, episodes[-1])
+        self.store.update_home(self.run_id, update)
         self._subs = subs
         self._last = episodes[-1]
         self._bucket_cache = None
-        self._write_summary(episodes)
+        self._bucket_totals = totals
+        self._settled = settled
+        self._custom_declared |= new_names
         self.sync_index()
 
-    def _write_summary(self, written: list[Episode]) -> None:
-        changed = {layout.bucket_of(ep.episode) for ep in written} | (set(self._subs) - set(self._bucket_totals))
+    def _summary(self, written: list[Episode], subs: dict[int, list[SubStats]], last: Episode | None
+                 ) -> tuple[dict[str, Any], dict[int, SubStats], set[str], tuple[int, SubStats | None]]:
+        """The home update after ``written`` (changed fields only), the new bucket totals, the custom
+        metric names declared by it and the new settled fold; nothing changes until the caller's writes
+        succeeded.
+
+        The run's totals are the buckets' totals merged in bucket order. The merge of every bucket below
+        the newest (``_settled``: (k, merge of the buckets below k)) is kept, so a write to the newest
+        bucket merges two, not all of a long run's (a million episodes are 1,000 buckets); the same
+        merges in the same order, so the same sums to the last bit.
+        """
+        totals = dict(self._bucket_totals)
+        changed = {layout.bucket_of(ep.episode) for ep in written} | (set(subs) - set(totals))
         for b in changed:
-            t = layout.total(self._subs.get(b, []))
+            t = layout.total(subs.get(b, []))
             if t is not None:
-                self._bucket_totals[b] = t
-        stats = layout.summarize((self._bucket_totals[b] for b in sorted(self._bucket_totals)), self._last)
-        update: dict[str, Any] = {"summary": stats.model_dump()}
-        if self._last is not None:
-            update["last_episode"] = layout.episode_to_doc(self._last)
+                totals[b] = t
+        k, fold = self._settled
+        if changed and min(changed) < k:  # an older bucket changed (a replay): fold again from the start
+            k, fold = 0, None
+        newest = max(totals, default=0)
+        settled = (newest, layout.total([*([fold] if fold else []),
+                                         *(totals[b] for b in sorted(totals) if k <= b < newest)]))
+        stats = layout.summarize([*([settled[1]] if settled[1] else []), *([totals[newest]] if totals else [])],
+                                 last)
+        fields: dict[str, Any] = {"summary": stats.model_dump()}
+        if last is not None:
+            fields["last_episode"] = layout.episode_to_doc(last)
         new_names = {n for ep in written for n in ep.metrics} - self._custom_declared
         for name in sorted(new_names):  # a custom metric is declared on first use (defaults: float, mean)
-            update[f"metric_specs.{name}"] = metrics.custom(name).model_dump()
-        self.store.update_home(self.run_id, {"$set": update, "$inc": {"version": 1}})
-        self._custom_declared |= new_names
-        self._refresh_index(update)
+            fields[f"metric_specs.{name}"] = metrics.custom(name).model_dump()
+        return {"$set": fields, "$inc": {"version": 1}}, totals, new_names, settled
 
     def _refresh_index(self, fields: dict[str, Any]) -> None:
         """Copy summary fields to the run index now, or within INDEX_REFRESH_SECONDS (a timer)."""
@@ -569,14 +652,15 @@ class RunWriter:
             else:
                 existing = layout.page_rollouts(self._home.find_one(layout.rollout_page_key(page)))
             merged_by_page[page] = layout.merge_rollouts(existing, new)
-        self.store.check_fence(self.run_id)
-        for page, merged in merged_by_page.items():  # single replaces, as for buckets
-            self.store.replace_fenced(self._home, self.run_id, layout.rollout_page_key(page),
-                                      layout.rollout_page_doc(page, merged))
+        candidate = max(rollouts, key=lambda r: r.rollout)
+        newer = self._last_rollout is None or candidate.rollout >= self._last_rollout.rollout
+        update: dict[str, Any] = {"$inc": {"version": 1}}
+        if newer:
+            update["$set"] = {"last_rollout": candidate.model_dump(exclude_none=True, context=STORAGE)}
+        # One round trip: the fenced home update, then the pages (see ``RunStore.update_home``).
+        self.store.update_home(self.run_id, update, [(layout.rollout_page_key(page), layout.rollout_page_doc(page, m))
+                                                     for page, m in merged_by_page.items()])
         newest = max(merged_by_page)
         self._rollout_page = (newest, merged_by_page[newest])
-        candidate = max(rollouts, key=lambda r: r.rollout)
-        if self._last_rollout is None or candidate.rollout >= self._last_rollout.rollout:
+        if newer:
             self._last_rollout = candidate
-            stored = candidate.model_dump(exclude_none=True, context=STORAGE)
-            self.store.update_home(self.run_id, {"$set": {"last_rollout": stored}, "$inc": {"version": 1}})

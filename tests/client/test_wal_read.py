@@ -1,0 +1,54 @@
+"""The write-ahead log hands the writer thread what this process appended from memory; what it hands
+over must be exactly what the file gives a later process (a sweep, the next attempt)."""
+
+from __future__ import annotations
+
+import pytest
+from trainyard_client import wal
+from trainyard_client.spill import Op
+from trainyard_runstore.schema import Checkpoint, Episode, utcnow
+
+pytestmark = pytest.mark.unit
+
+
+def _append(log: wal.WriteAheadLog, first: int, last: int) -> None:
+    for n in range(first, last + 1):
+        ep = Episode(episode=n, total_reward=n / 3, steps=n, win=n % 2 == 0, time=utcnow(),
+                     metrics={"score": float(n)} if n % 5 == 0 else {})
+        op = Op("episode", ep)
+        log.append_line(op.to_json(), op)
+        if n % 7 == 0:  # other ops between the episodes are read back from their lines
+            log.append(Op("checkpoint", Checkpoint(episode=n, timestep=n * 10, path=f"/c/{n}.zip", time=utcnow())))
+            log.append(Op("status", {"status": "running", "time": utcnow().isoformat()}))
+
+
+def _as_records(ops: list[Op]) -> list[tuple[str, object, int]]:
+    return [(op.kind, op.payload, op.segment) for op in ops]
+
+
+def test_what_the_writer_takes_from_memory_is_what_the_file_holds(tmp_path, monkeypatch):
+    log = wal.WriteAheadLog(tmp_path)
+    _append(log, 1, 60)
+    taken, end = log.read(log.committed, 40)
+    assert log._take_recent(log.committed, 40) is not None  # noqa: SLF001 - this read came from memory
+    from_file, file_end = wal.WriteAheadLog(tmp_path, create=False).read(log.committed, 40)
+    assert end == file_end and _as_records(taken) == _as_records(from_file)
+    assert [op.kind for op in taken[:8]] == ["episode"] * 7 + ["checkpoint"]
+
+    log.commit(end)  # the rest, from memory again after the commit
+    rest, rest_end = log.read(log.committed, 10_000)
+    from_file, _ = wal.WriteAheadLog(tmp_path, create=False).read(end, 10_000)
+    assert rest_end == log.end() and _as_records(rest) == _as_records(from_file)
+    assert [op.payload.episode for op in taken + rest if op.kind == "episode"] == list(range(1, 61))
+    log.close()
+
+
+def test_a_writer_far_behind_reads_the_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(wal, "RECENT_LIMIT", 10)  # the database was away: memory kept only the newest lines
+    log = wal.WriteAheadLog(tmp_path)
+    _append(log, 1, 30)
+    assert log._take_recent(log.committed, 100) is None  # noqa: SLF001
+    ops, end = log.read(log.committed, 100)
+    assert end == log.end()
+    assert [op.payload.episode for op in ops if op.kind == "episode"] == list(range(1, 31))
+    log.close()
