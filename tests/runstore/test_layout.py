@@ -146,3 +146,13 @@ def test_column_wise_downsampling_matches_the_per_episode_definition():
     assert same(by_pages, by_stats) and same(by_pages_wr, by_stats_wr)
     zoom, _ = series.group_pages([layout.page_raw(page)], 5, 1001, 2000)
     assert [p["episode"] for p in zoom] == [1200, 1400, 1600, 1800, 2000]
+
+
+def test_every_typed_rollout_metric_is_declared_once():
+    """The Rollout model's metric fields and ROLLOUT_METRICS agree (a new field needs its declaration)."""
+    from trainyard_runstore.metrics import ROLLOUT_METRICS, ROLLOUT_RESERVED
+    from trainyard_runstore.schema import Rollout
+
+    fields = set(Rollout.model_fields) - ROLLOUT_RESERVED
+    assert fields == {m.name for m in ROLLOUT_METRICS}
+    assert all(m.builtin and m.title for m in ROLLOUT_METRICS)

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from trainyard_runstore.metrics import EPISODE_METRICS, MetricSpec
+from trainyard_runstore.metrics import EPISODE_METRICS, ROLLOUT_METRICS, MetricSpec
 from trainyard_runstore.run_config import RunConfig
 from trainyard_runstore.schema import (
     Checkpoint,
@@ -137,9 +137,17 @@ def run_metric_specs(run: StoredRun) -> list[MetricSpec]:
     return [*EPISODE_METRICS, *(spec for _, spec in sorted(run.metric_specs.items()))]
 
 
+def run_rollout_metric_specs(run: StoredRun) -> list[MetricSpec]:
+    """The per-rollout metrics ``run`` can have: the built-in ones, then its custom ones by name."""
+    return [*ROLLOUT_METRICS, *(spec for _, spec in sorted(run.rollout_metric_specs.items()))]
+
+
 class RolloutList(BaseModel):
     run_id: str
     total: int = Field(description="rollouts the run has recorded")
+    metric_specs: list[MetricSpec] = Field(default_factory=list,
+                                           description="per-rollout metrics this run can have: built-in and custom "
+                                                       "(custom values are in each rollout's ``metrics``)")
     rollouts: list[Rollout]
 
 

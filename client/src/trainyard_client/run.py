@@ -25,7 +25,7 @@ def start_run(agent_id: str, *, algorithm: str, config: dict[str, Any] | None = 
               **options: Any) -> Iterator[TrainingRunLogger]:
     """A started ``TrainingRunLogger`` whose run ends with the block. ``spill_dir`` (default: a
     temporary folder) holds the records written while MongoDB is unreachable; ``options`` go to
-    ``TrainingRunLogger`` (``metrics``: custom metric declarations, ``win_window``, ``buffer_size``,
+    ``TrainingRunLogger`` (``metrics``/``rollout_metrics``: custom metric declarations, ``win_window``, ``buffer_size``,
     ``flush_interval``)."""
     logger = TrainingRunLogger(agent_id=agent_id, algorithm=algorithm, config=config, run_id=run_id,
                                spill_dir=spill_dir or Path(tempfile.gettempdir()) / "trainyard-spill", mongo=mongo,

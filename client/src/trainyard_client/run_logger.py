@@ -28,7 +28,7 @@ from typing import Any
 
 from pymongo.errors import ConnectionFailure, ExecutionTimeout, OperationFailure, PyMongoError, WTimeoutError
 from trainyard_runstore.liveness import StaleWriter
-from trainyard_runstore.metrics import MetricSpec, check_name
+from trainyard_runstore.metrics import MetricSpec, check_name, check_rollout_name
 from trainyard_runstore.schema import (
     Attempt,
     Checkpoint,
@@ -131,12 +131,14 @@ class TrainingRunLogger:
         close_timeout: float = 15.0,
         store: RunStore | None = None,
         metrics: Sequence[MetricSpec] = (),
+        rollout_metrics: Sequence[MetricSpec] = (),
     ):
         self.run_id = run_id or str(uuid.uuid4())
         # Declared custom metrics (``custom("opponent_score", unit="points")``) are stored with the new run,
         # so the API and UI show their unit and description; undeclared ones are declared on first use.
         self.record = RunRecord(run_id=self.run_id, agent_id=agent_id, algorithm=algorithm, config=config or {},
-                                metric_specs={check_name(m.name): m for m in metrics})
+                                metric_specs={check_name(m.name): m for m in metrics},
+                                rollout_metric_specs={check_rollout_name(m.name): m for m in rollout_metrics})
         self.run_dir = Path(spill_dir) / self.run_id
         self.spill_path = self.run_dir / spill.SPILL_NAME  # files of older trainers: ``trainyard-train replay``
         self.dead_letter_path = self.run_dir / deadletter.DEAD_LETTER_NAME
@@ -221,9 +223,14 @@ class TrainingRunLogger:
         self.episodes_logged += 1
         return ep
 
-    def log_rollout(self, rollout: Rollout) -> Rollout:
-        """Record a rollout's diagnostics under the run's next rollout number (which it returns)."""
-        numbered = rollout.model_copy(update={"rollout": self._next_rollout, "time": rollout.time or utcnow()})
+    def log_rollout(self, rollout: Rollout, metrics: dict[str, float] | None = None) -> Rollout:
+        """Record a rollout's diagnostics under the run's next rollout number (which it returns);
+        ``metrics`` are custom per-rollout values by name (declared on first use, or with
+        ``rollout_metrics=[custom_rollout(...)]`` at construction), added to ``rollout.metrics``."""
+        update: dict[str, Any] = {"rollout": self._next_rollout, "time": rollout.time or utcnow()}
+        if metrics:  # checked here, on the training thread, so a bad name fails its caller
+            update["metrics"] = {**rollout.metrics, **{check_rollout_name(k): float(v) for k, v in metrics.items()}}
+        numbered = rollout.model_copy(update=update)
         self._next_rollout += 1
         self._log(Op("rollout", numbered))
         return numbered

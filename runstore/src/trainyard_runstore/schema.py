@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from trainyard_runstore.metrics import BUILTIN as _BUILTIN_METRICS
-from trainyard_runstore.metrics import MetricSpec
+from trainyard_runstore.metrics import MetricSpec, check_rollout_name
 from trainyard_runstore.run_config import RunConfig
 from trainyard_runstore.stored import AsStored
 
@@ -170,6 +170,13 @@ class Rollout(BaseModel):
     opponents: dict[str, int] = Field(default_factory=dict,
                                       description="finished games per opponent (self-play: checkpoint names)")
     time: datetime | None = None
+    metrics: dict[str, float] = Field(
+        default_factory=dict, description="custom per-rollout metrics by name (see trainyard_runstore.metrics)")
+
+    @field_validator("metrics")
+    @classmethod
+    def _declared_names(cls, value: dict[str, float]) -> dict[str, float]:
+        return {check_rollout_name(k): float(v) for k, v in value.items()}
 
     @field_validator("opponents", mode="before")
     @classmethod
@@ -348,6 +355,8 @@ class RunRecord(RunHead):
     metric_specs: dict[str, MetricSpec] = Field(
         default_factory=dict, description="custom metrics by name, declared at start (with unit and description) "
                                           "or on first use")
+    rollout_metric_specs: dict[str, MetricSpec] = Field(
+        default_factory=dict, description="custom per-rollout metrics by name, declared as ``metric_specs``")
 
 
 # A document's ``_id`` (an ObjectId derived from the run_id, see ``layout.run_key``) as text.

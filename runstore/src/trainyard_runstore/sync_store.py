@@ -428,6 +428,7 @@ class RunWriter:
         self._last_rollout: Rollout | None = None
         self._rollout_page: tuple[int, list[Rollout]] | None = None
         self._custom_declared: set[str] = set()
+        self._rollout_declared: set[str] = set()
         self._loaded = False
         self._index_synced = float("-inf")  # monotonic time of the last index refresh (none yet)
         self._index_lock = threading.Lock()
@@ -439,7 +440,7 @@ class RunWriter:
         if self._loaded:
             return
         run = self._home.find_one(layout.HOME_KEY, {"last_episode": 1, "checkpoint_paths": 1, "last_rollout": 1,
-                                                    "metric_specs": 1})
+                                                    "metric_specs": 1, "rollout_metric_specs": 1})
         if run and run.get("last_episode"):
             self._last = Episode.model_validate(run["last_episode"])
             last_page = layout.page_of(layout.bucket_of(self._last.episode))
@@ -449,6 +450,7 @@ class RunWriter:
         if run and run.get("last_rollout"):
             self._last_rollout = Rollout.model_validate(run["last_rollout"])
         self._custom_declared = set((run or {}).get("metric_specs") or {})
+        self._rollout_declared = set((run or {}).get("rollout_metric_specs") or {})
         self._loaded = True
 
     def last_rollout(self) -> Rollout | None:
@@ -654,9 +656,15 @@ class RunWriter:
             merged_by_page[page] = layout.merge_rollouts(existing, new)
         candidate = max(rollouts, key=lambda r: r.rollout)
         newer = self._last_rollout is None or candidate.rollout >= self._last_rollout.rollout
-        update: dict[str, Any] = {"$inc": {"version": 1}}
+        fields: dict[str, Any] = {}
         if newer:
-            update["$set"] = {"last_rollout": candidate.model_dump(exclude_none=True, context=STORAGE)}
+            fields["last_rollout"] = candidate.model_dump(exclude_none=True, context=STORAGE)
+        new_names = {n for r in rollouts for n in r.metrics} - self._rollout_declared
+        for name in sorted(new_names):  # a custom rollout metric is declared on first use (float)
+            fields[f"rollout_metric_specs.{name}"] = metrics.custom_rollout(name).model_dump()
+        update: dict[str, Any] = {"$inc": {"version": 1}}
+        if fields:
+            update["$set"] = fields
         # One round trip: the fenced home update, then the pages (see ``RunStore.update_home``).
         self.store.update_home(self.run_id, update, [(layout.rollout_page_key(page), layout.rollout_page_doc(page, m))
                                                      for page, m in merged_by_page.items()])
@@ -664,3 +672,4 @@ class RunWriter:
         self._rollout_page = (newest, merged_by_page[newest])
         if newer:
             self._last_rollout = candidate
+        self._rollout_declared |= new_names

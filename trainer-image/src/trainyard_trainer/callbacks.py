@@ -22,6 +22,7 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import KVWriter
 from trainyard_client.run_logger import TrainingRunLogger
+from trainyard_runstore.metrics import ROLLOUT_BUILTIN, check_rollout_name
 from trainyard_runstore.schema import Rollout, utcnow
 
 from trainyard_trainer import checkpoints, retention
@@ -81,8 +82,14 @@ class UpdateWriter(KVWriter):
 # SB3's ``train/*`` names of an update -> the loss label of the Prometheus gauge
 _LOSSES = {"policy_gradient_loss": "policy_gradient", "value_loss": "value", "loss": "total",
            "entropy_loss": "entropy"}
-# ... -> the Rollout field the run store keeps
-_ROLLOUT_FIELDS = ("approx_kl", "clip_fraction", "policy_gradient_loss", "value_loss", "explained_variance")
+# SB3's ``train/*`` names that are built-in per-rollout metrics (trainyard_runstore.metrics.ROLLOUT_METRICS),
+# kept as the Rollout's typed fields; ``entropy_loss`` is kept as ``entropy`` (its negative).
+_ROLLOUT_FIELDS = tuple(n for n in ROLLOUT_BUILTIN if n not in ("entropy", "legal_share", "invalid_actions",
+                                                                 "steps_per_second"))
+# ... and names that are no metric: the update counter, and ``entropy_loss`` (kept as ``entropy``). Every other
+# ``train/*`` value (``loss``, ``learning_rate``, ``clip_range``, a user callback's ``train/my_value``...)
+# is stored as a custom per-rollout metric, declared on first use.
+_NOT_CUSTOM = frozenset({"n_updates", "entropy_loss"})
 
 
 class DiagnosticsCallback(BaseCallback):
@@ -109,6 +116,7 @@ class DiagnosticsCallback(BaseCallback):
         self._opponents: Counter[str] = Counter()
         self._seen_opponents: set[str] = set()
         self._awaiting_update: deque[Rollout] = deque()
+        self._refused: set[str] = set()  # train/* names that cannot be custom metrics (warned once)
         self._t0 = time.monotonic()
         self._steps0 = 0
 
@@ -122,7 +130,8 @@ class DiagnosticsCallback(BaseCallback):
         for key, kind in _LOSSES.items():
             if key in values:
                 self.metrics.loss(kind, values[key])
-        out = {k: values[k] for k in _ROLLOUT_FIELDS if k in values}
+        out: dict[str, Any] = {k: values[k] for k in _ROLLOUT_FIELDS if k in values}
+        custom = self._custom(values)
         if "entropy_loss" in values:
             out["entropy"] = -values["entropy_loss"]
             self.metrics.entropy.set(out["entropy"])
@@ -133,7 +142,21 @@ class DiagnosticsCallback(BaseCallback):
         if self._awaiting_update:
             rollout = self._awaiting_update.popleft().model_copy(update=out)
             if self.run_logger is not None:
-                self.run_logger.log_rollout(rollout)
+                self.run_logger.log_rollout(rollout, metrics=custom)
+
+    def _custom(self, values: dict[str, float]) -> dict[str, float]:
+        """The update's values that are no built-in metric, as custom per-rollout metrics; a name the store
+        cannot take (upper case, reserved...) is left out, with one warning."""
+        out = {}
+        for k, v in values.items():
+            if k in ROLLOUT_BUILTIN or k in _NOT_CUSTOM or k in self._refused:
+                continue
+            try:
+                out[check_rollout_name(k)] = v
+            except ValueError as exc:
+                self._refused.add(k)
+                logging.getLogger("trainyard_trainer").warning("train/%s is not recorded per rollout: %s", k, exc)
+        return out
 
     def _on_rollout_start(self) -> None:
         self._legal_sum, self._legal_n, self._invalid = 0.0, 0, 0

@@ -3,22 +3,28 @@
  * history into win-rate-against-timesteps curves with their interval bands. Pure functions.
  */
 import type { Evaluation, Rollout } from "../api/evaluation";
+import type { MetricSpec } from "../api/types";
+import { chartedSpecs } from "./metrics";
 import type { MetricSeries } from "./series";
 
 const num = (v: number | null | undefined): number | null =>
   v !== null && v !== undefined && Number.isFinite(v) ? v : null;
 
-/** The per-rollout values a diagnostics chart can show. */
-export type RolloutField =
-  | "entropy"
-  | "value_loss"
-  | "policy_gradient_loss"
-  | "approx_kl"
-  | "clip_fraction"
-  | "explained_variance"
-  | "legal_share"
-  | "invalid_actions"
-  | "steps_per_second";
+/**
+ * The declared per-rollout metrics that get a diagnostics chart (built-in and custom, served with the
+ * rollouts), in declaration order; invalid actions always has one (it must visibly stay 0), the others
+ * only when some rollout has a value.
+ */
+export function diagnosticCharts(
+  specs: readonly MetricSpec[],
+  rollouts: readonly Rollout[],
+): { spec: MetricSpec; series: MetricSeries }[] {
+  return chartedSpecs(specs)
+    .map((spec) => ({ spec, series: rolloutSeries(rollouts, spec.name) }))
+    .filter((c) => c.spec.name === INVALID_ACTIONS || hasValues(c.series));
+}
+
+const INVALID_ACTIONS = "invalid_actions";
 
 function byTimestep(rollouts: readonly Rollout[]): Rollout[] {
   return [...rollouts].sort((a, b) => a.timestep - b.timestep || a.rollout - b.rollout);
@@ -40,12 +46,19 @@ export function stepsPerSecond(rollouts: readonly Rollout[]): (number | null)[] 
   });
 }
 
-/** One rollout field over timesteps (rollouts sorted by timestep). */
-export function rolloutSeries(rollouts: readonly Rollout[], field: RolloutField): MetricSeries {
+/** The value of a per-rollout metric: a built-in one is a field of the rollout, a custom one in `metrics`. */
+function rolloutValue(r: Rollout, name: string): number | null {
+  const own = (r as Record<string, unknown>)[name];
+  const v = own !== undefined && name !== "metrics" ? own : r.metrics?.[name];
+  return typeof v === "number" ? num(v) : null;
+}
+
+/** One per-rollout metric over timesteps (rollouts sorted by timestep). */
+export function rolloutSeries(rollouts: readonly Rollout[], name: string): MetricSeries {
   const sorted = byTimestep(rollouts);
   const x = sorted.map((r) => r.timestep);
-  if (field === "steps_per_second") return { x, y: stepsPerSecond(sorted) };
-  return { x, y: sorted.map((r) => num(r[field] as number | null | undefined)) };
+  if (name === "steps_per_second") return { x, y: stepsPerSecond(sorted) };
+  return { x, y: sorted.map((r) => rolloutValue(r, name)) };
 }
 
 /** Whether a field has any value at all (charts of absent fields are left out). */

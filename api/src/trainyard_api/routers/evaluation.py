@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from trainyard_runstore import games
 
 from trainyard_api.deps import StoreDep
-from trainyard_api.models import GameDetail, RolloutList
+from trainyard_api.models import GameDetail, RolloutList, run_rollout_metric_specs
 from trainyard_api.queries import MAX_NUMBER
 from trainyard_api.routers.training_runs import ERRORS, load_run
 
@@ -22,7 +22,7 @@ MAX_ROLLOUTS = 10_000
 
 
 @router.get("/{run_id}/rollouts", response_model=RolloutList, responses=ERRORS,
-            summary="Per-rollout diagnostics: legal-action share, entropy, invalid actions, PPO losses")
+            summary="Per-rollout diagnostics (legal-action share, entropy, invalid actions, PPO losses, custom metrics) with their declarations")
 async def list_rollouts(
     run_id: str,
     store: StoreDep,
@@ -35,7 +35,7 @@ async def list_rollouts(
     total = run.last_rollout.rollout if run.last_rollout is not None else 0
     last = min(to_rollout or total, total, from_rollout + limit - 1)
     rollouts = await store.rollouts(run_id, from_rollout, last) if last >= from_rollout else []
-    return RolloutList(run_id=run_id, total=total, rollouts=rollouts)
+    return RolloutList(run_id=run_id, total=total, metric_specs=run_rollout_metric_specs(run), rollouts=rollouts)
 
 
 @router.get("/{run_id}/games/{n}", response_model=GameDetail, responses=ERRORS,
