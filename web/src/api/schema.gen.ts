@@ -207,7 +207,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Per-rollout diagnostics: legal-action share, entropy, invalid actions, PPO losses */
+        /** Per-rollout diagnostics (legal-action share, entropy, invalid actions, PPO losses, custom metrics) with their declarations */
         get: operations["list_rollouts_api_training_runs__run_id__rollouts_get"];
         put?: never;
         post?: never;
@@ -760,7 +760,7 @@ export interface components {
         };
         /**
          * MetricSpec
-         * @description How one per-episode metric is stored and shown.
+         * @description How one per-episode or per-rollout metric is stored and shown.
          */
         MetricSpec: {
             /**
@@ -788,6 +788,12 @@ export interface components {
             description: string;
             /** Name */
             name: string;
+            /**
+             * Title
+             * @description the chart's title; empty: the name
+             * @default
+             */
+            title: string;
             /**
              * Type
              * @default float
@@ -911,6 +917,13 @@ export interface components {
              */
             legal_share?: number | null;
             /**
+             * Metrics
+             * @description custom per-rollout metrics by name (see trainyard_runstore.metrics)
+             */
+            metrics?: {
+                [key: string]: number;
+            };
+            /**
              * Opponents
              * @description finished games per opponent (self-play: checkpoint names)
              */
@@ -941,6 +954,11 @@ export interface components {
         };
         /** RolloutList */
         RolloutList: {
+            /**
+             * Metric Specs
+             * @description per-rollout metrics this run can have: built-in and custom (custom values are in each rollout's ``metrics``)
+             */
+            metric_specs?: components["schemas"]["MetricSpec"][];
             /** Rollouts */
             rollouts: components["schemas"]["Rollout"][];
             /** Run Id */

@@ -23,7 +23,7 @@ export type Episode = NonNullable<WireRunDetail["metrics"]["episodes"]>[number];
 export type WinRatePoint = NonNullable<WireRunDetail["metrics"]["rolling_win_rate"]>[number];
 export type Checkpoint = NonNullable<WireRunDetail["checkpoint_paths"]>[number];
 export type RunEvaluation = NonNullable<WireRunDetail["evaluations"]>[number];
-/** A per-episode metric's declaration (built-in or custom): name, type, unit, description, aggregation. */
+/** A per-episode or per-rollout metric's declaration (built-in or custom): name, type, unit, description, aggregation. */
 export type MetricSpec = NonNullable<WireRunDetail["metric_specs"]>[number];
 
 type Defaulted = "end_time" | "duration_seconds" | "metadata" | "metrics";

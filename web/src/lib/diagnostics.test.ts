@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { Evaluation, Rollout } from "../api/evaluation";
+import type { MetricSpec } from "../api/types";
 import {
   compareEvaluationCurves,
   curveSeries,
+  diagnosticCharts,
   evaluationCurves,
   evaluationHistory,
   invalidActions,
@@ -64,6 +66,39 @@ describe("rolloutSeries", () => {
       rollout(3, 400, { time: "2026-01-01T00:00:03Z", steps_per_second: 55 }),
     ];
     expect(stepsPerSecond(rs)).toEqual([null, 100, 55]);
+  });
+});
+
+const spec = (name: string, extra: Partial<MetricSpec> = {}): MetricSpec => ({
+  name,
+  type: "float",
+  unit: "",
+  description: "",
+  aggregation: "mean",
+  builtin: true,
+  chart: true,
+  title: "",
+  ...extra,
+});
+
+describe("diagnosticCharts", () => {
+  it("draws a chart per declared metric with values, custom ones from the rollouts' metrics", () => {
+    const specs = [
+      spec("entropy", { unit: "nats" }),
+      spec("value_loss"),
+      spec("invalid_actions", { type: "int" }),
+      spec("grad_norm", { builtin: false }),
+      spec("never_logged", { builtin: false }),
+    ];
+    const rs = [
+      rollout(2, 200, { entropy: 1.5, metrics: { grad_norm: 0.3 } }),
+      rollout(1, 100, { entropy: 2, metrics: { grad_norm: 0.1 } }),
+    ];
+    const charts = diagnosticCharts(specs, rs);
+    // value_loss and never_logged have no value: no chart; invalid actions always has one.
+    expect(charts.map((c) => c.spec.name)).toEqual(["entropy", "invalid_actions", "grad_norm"]);
+    expect(charts[2].series).toEqual({ x: [100, 200], y: [0.1, 0.3] });
+    expect(charts[1].series.y).toEqual([0, 0]);
   });
 });
 

@@ -31,6 +31,7 @@ const spec = (name: string, extra: Partial<MetricSpec> = {}): MetricSpec => ({
   aggregation: "mean",
   builtin: true,
   chart: true,
+  title: "",
   ...extra,
 });
 

@@ -73,7 +73,16 @@ export function withUndeclared(specs: readonly MetricSpec[], points: readonly Re
     for (const [name, value] of Object.entries(p)) {
       if (known.has(name) || NOT_METRICS.has(name) || /_(min|max)$/.test(name) || typeof value !== "number") continue;
       known.add(name);
-      extra.push({ name, type: "float", unit: "", description: "", aggregation: "mean", builtin: false, chart: true });
+      extra.push({
+        name,
+        type: "float",
+        unit: "",
+        description: "",
+        aggregation: "mean",
+        builtin: false,
+        chart: true,
+        title: "",
+      });
     }
   }
   return extra.length ? [...specs, ...extra] : [...specs];

@@ -203,7 +203,11 @@ export function RunDetailPage() {
           {run.evaluations.length > 0 && <EvaluationCurve runId={runId} evaluations={run.evaluations} />}
 
           {rollouts.data && (
-            <DiagnosticsSection runId={runId} rollouts={rollouts.data.rollouts} specs={rollouts.data.metric_specs ?? []} />
+            <DiagnosticsSection
+              runId={runId}
+              rollouts={rollouts.data.rollouts}
+              specs={rollouts.data.metric_specs ?? []}
+            />
           )}
 
           <div className="detail-grid">
