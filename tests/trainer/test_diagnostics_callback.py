@@ -2,7 +2,9 @@
 
 A short real MaskablePPO run on Blokus Duo (3 rollouts of 64 steps) writes SB3's own CSV output
 beside our ``UpdateWriter``; each stored rollout must carry the values of the update that consumed
-it, exactly as SB3 logged them, and the Prometheus gauges the last update's.
+it, exactly as SB3 logged them (``train/*`` values that are no built-in metric, such as ``loss`` and a
+callback's own ``train/grad_scale``, as custom per-rollout metrics declared on the run), and the
+Prometheus gauges the last update's.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import csv
 import pytest
 from prometheus_client import generate_latest
 from sb3_contrib import MaskablePPO
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import configure
 from trainyard_client.run_logger import TrainingRunLogger
 from trainyard_runstore.sync_store import RunStore
@@ -21,6 +24,16 @@ from trainyard_trainer.settings import load_settings
 from trainyard_trainer.train import make_vec_env
 
 pytestmark = [pytest.mark.training, pytest.mark.mongo]
+
+
+class RecordsItsOwnValue(BaseCallback):
+    """A user's callback logging a value of its own under SB3's ``train/`` prefix."""
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        self.logger.record("train/grad_scale", self.num_timesteps / 64)
 
 
 def test_stored_rollouts_carry_the_update_values_sb3_logged(mongo_settings, tmp_path):
@@ -33,7 +46,7 @@ def test_stored_rollouts_carry_the_update_values_sb3_logged(mongo_settings, tmp_
     metrics = TrainerMetrics(run_logger.run_id, "diag")
     callback = DiagnosticsCallback(metrics, run_logger)
     try:
-        model.learn(total_timesteps=192, callback=callback)
+        model.learn(total_timesteps=192, callback=CallbackList([RecordsItsOwnValue(), callback]))
     finally:
         run_logger.close()
         env.close()
@@ -49,6 +62,13 @@ def test_stored_rollouts_carry_the_update_values_sb3_logged(mongo_settings, tmp_
         assert rollout.approx_kl == pytest.approx(float(update["train/approx_kl"]))
         assert rollout.entropy == pytest.approx(-float(update["train/entropy_loss"]))
         assert rollout.invalid_actions == 0 and 0 < rollout.legal_share < 1
+        assert rollout.metrics["loss"] == pytest.approx(float(update["train/loss"]))
+        own = update.get("train/grad_scale")  # in the dumps of the 2nd and 3rd rollout ends, not in the last one
+        assert rollout.metrics.get("grad_scale") == (pytest.approx(float(own)) if own else None)
+        assert "n_updates" not in rollout.metrics and "entropy_loss" not in rollout.metrics
+    assert sum("grad_scale" in r.metrics for r in stored) == 2
+    declared = RunStore(mongo_settings).get_run(run_logger.run_id).rollout_metric_specs
+    assert {"loss", "grad_scale", "learning_rate"} <= set(declared) and not declared["loss"].builtin
 
     exported = generate_latest(metrics.registry).decode()
     last = updates[-1]

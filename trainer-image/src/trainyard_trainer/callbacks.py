@@ -100,7 +100,9 @@ class DiagnosticsCallback(BaseCallback):
     consumes it, so a dump carries the values of the update of the rollout before; each one completes
     the oldest rollout waiting for its update, which is then handed to the run logger. The last
     update is dumped when training ends. A rollout cut short by a stop is not recorded (no update
-    consumed it).
+    consumed it). Every ``train/*`` value of the dump that is no built-in per-rollout metric (SB3's
+    ``loss``, ``learning_rate``, a user callback's ``train/<name>``) is stored as a custom per-rollout
+    metric (``Rollout.metrics``), declared on the run on first use, so it gets its own chart.
     """
 
     def __init__(self, metrics: TrainerMetrics, run_logger: TrainingRunLogger | None = None,
@@ -127,6 +129,10 @@ class DiagnosticsCallback(BaseCallback):
 
     def on_update(self, values: dict[str, float]) -> None:
         """One PPO update's values (SB3's ``train/*`` names without the prefix)."""
+        if "n_updates" not in values:
+            # No update in this dump (SB3 records ``train/n_updates`` with every one): only a callback's own
+            # ``train/*`` value, recorded before the first update. It must not complete a rollout.
+            return
         for key, kind in _LOSSES.items():
             if key in values:
                 self.metrics.loss(kind, values[key])

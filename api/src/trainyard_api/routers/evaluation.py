@@ -22,7 +22,8 @@ MAX_ROLLOUTS = 10_000
 
 
 @router.get("/{run_id}/rollouts", response_model=RolloutList, responses=ERRORS,
-            summary="Per-rollout diagnostics (legal-action share, entropy, invalid actions, PPO losses, custom metrics) with their declarations")
+            summary="Per-rollout diagnostics (legal-action share, entropy, invalid actions, PPO losses, "
+                    "custom metrics) with their declarations")
 async def list_rollouts(
     run_id: str,
     store: StoreDep,
