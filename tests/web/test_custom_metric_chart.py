@@ -1,8 +1,8 @@
 """A metric declared once shows everywhere: a run logged through the real trainyard_client with a custom
-metric (``opponent_score``, declared with a unit) and a run of ``examples/cartpole_dqn.py`` (epsilon) are
-read back from the real API (``?metrics=``, CSV and JSON export), then ``web/e2e/metrics.mjs`` checks in
-headless Chromium that the run page has a chart per metric, with its unit and description, and that
-Compare offers them. The issue's "visible in the API, in export and as a UI chart" check.
+metric (``opponent_score``, declared with a unit) and a custom per-rollout metric (``grad_norm``) and a
+run of ``examples/cartpole_dqn.py`` (epsilon) are read back from the real API (``?metrics=``, CSV and JSON
+export), then ``web/e2e/metrics.mjs`` checks in headless Chromium that the run page has a chart per metric,
+with its unit and description (the per-rollout one in Training diagnostics), and that Compare offers them. The issue's "visible in the API, in export and as a UI chart" check.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from trainyard_client import custom, start_run
+from trainyard_client import custom, custom_rollout, start_run
+from trainyard_runstore.schema import Rollout
 from trainyard_runstore.settings import MongoSettings
 
 from tests.support.e2e import require_browser, run_e2e
@@ -30,6 +31,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.mongo, pytest.mark.training]
 REPO = Path(__file__).resolve().parents[2]
 METRIC = custom("opponent_score", unit="points", description="the opponent's final score")
 EPISODES = 120
+ROLLOUT_METRIC = custom_rollout("grad_norm", unit="norm", description="gradient norm before clipping",
+                                title="Gradient norm")
+ROLLOUTS = 12  # one per 10 episodes
 
 
 def learning_curve(rng: random.Random, i: int, start: float, end: float, noise: float) -> float:
@@ -40,8 +44,8 @@ def log_custom_run(mongo_settings, tmp: Path) -> tuple[str, list[float]]:
     """An agent that learns: reward and wins rise, the opponent's score falls (seeded noise)."""
     rng = random.Random(7)
     scores = []
-    with start_run("scored_agent", algorithm="PPO", metrics=[METRIC], mongo=mongo_settings, spill_dir=tmp,
-                   flush_interval=0.05) as run:
+    with start_run("scored_agent", algorithm="PPO", metrics=[METRIC], rollout_metrics=[ROLLOUT_METRIC],
+                   mongo=mongo_settings, spill_dir=tmp, flush_interval=0.05) as run:
         timestep = 0
         for i in range(EPISODES):
             steps = round(learning_curve(rng, i, 18, 30, 2))
@@ -50,6 +54,9 @@ def log_custom_run(mongo_settings, tmp: Path) -> tuple[str, list[float]]:
             won = rng.random() < 0.8 - 0.5 * math.exp(-i / 40)
             run.log_episode(learning_curve(rng, i, -1.5, 2.5, 0.6), steps, win=won, timestep=timestep,
                             metrics={"opponent_score": scores[-1]})
+            if (i + 1) % (EPISODES // ROLLOUTS) == 0:
+                run.log_rollout(Rollout(rollout=1, timestep=timestep, entropy=learning_curve(rng, i, 2, 1, 0.05)),
+                                metrics={ROLLOUT_METRIC.name: learning_curve(rng, i, 3, 0.5, 0.1)})
     return run.run_id, scores
 
 
@@ -97,7 +104,10 @@ def test_the_custom_metric_is_in_the_api_with_its_unit_and_in_both_exports(runs)
 def test_each_metric_has_a_chart_with_its_unit_in_chromium(runs, artifacts):
     cartpole = httpx.get(f"{runs['api'].url}/api/training-runs/{runs['cartpole']}").json()
     fixture = {"custom": {"run_id": runs["custom"], "metric": METRIC.name, "unit": METRIC.unit,
-                          "description": METRIC.description, "episodes": EPISODES},
+                          "description": METRIC.description, "episodes": EPISODES,
+                          "rollout_metric": {"name": ROLLOUT_METRIC.name, "unit": ROLLOUT_METRIC.unit,
+                                             "title": ROLLOUT_METRIC.title,
+                                             "description": ROLLOUT_METRIC.description, "rollouts": ROLLOUTS}},
                "cartpole": {"run_id": runs["cartpole"], "episodes": cartpole["summary"]["episodes"]}}
     (runs["tmp"] / "fixture.json").write_text(json.dumps(fixture))
     run_e2e("metrics.mjs", base_url=runs["api"].url, fixture=runs["tmp"] / "fixture.json",

@@ -5,8 +5,11 @@
  * metric's unit and description, and Compare offers the custom metric too (pytest:
  * tests/web/test_custom_metric_chart.py logs the runs, starts the API, writes the fixture, runs this).
  *
- * Fixture (TRAINYARD_E2E_FIXTURE): {custom: {run_id, metric, unit, description, episodes},
- * cartpole: {run_id, episodes}}. Screenshots: custom-metric.png, cartpole-epsilon.png.
+ * The custom run also logged a custom per-rollout metric: Training diagnostics draws it, titled, with its
+ * unit and description, one point per rollout.
+ *
+ * Fixture (TRAINYARD_E2E_FIXTURE): {custom: {run_id, metric, unit, description, episodes,
+ * rollout_metric: {name, unit, title, description, rollouts}}, cartpole: {run_id, episodes}}. Screenshots: custom-metric.png, cartpole-epsilon.png.
  */
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -52,6 +55,16 @@ async function main() {
     const plot = await card.locator(".u-over").boundingBox();
     await page.mouse.move(plot.x + plot.width * 0.62, plot.y + plot.height / 2);
     await page.screenshot({ path: join(OUT_DIR, "custom-metric.png") });
+
+    // The custom per-rollout metric: a Training diagnostics chart from its declaration, beside the built-in ones.
+    const rm = custom.rollout_metric;
+    const diag = await expectChart(page, `diag-${rm.name}`, { series: 2, minPoints: rm.rollouts });
+    assert.equal(diag.points, rm.rollouts, `diag-${rm.name}: one point per rollout`);
+    await expectChart(page, "diag-entropy", { series: 2, minPoints: rm.rollouts });
+    const diagCard = page.locator(`section.chart-card:has([data-testid="diag-${rm.name}"])`);
+    assert.equal(await diagCard.locator(`[data-testid="diag-${rm.name}-unit"]`).innerText(), rm.unit, "rollout unit");
+    const diagText = await diagCard.innerText();
+    assert.ok(diagText.includes(rm.title) && diagText.includes(rm.description), "rollout chart title and description");
 
     // The CartPole DQN example: an epsilon chart (its schedule, unsmoothed) and no win rate (no games).
     await page.goto(runUrl(cartpole.run_id));

@@ -2,7 +2,7 @@
  * The run page's Training diagnostics: one small chart per declared per-rollout metric over timesteps
  * (the built-in PPO diagnostics and any custom metric the run logged, from the specs the API serves with
  * the rollouts), all sharing one sync key so a drag-zoom on one zooms them all. Invalid actions must stay 0: any
- * other value shows a warning. Data: `useRollouts`, shaped by lib/diagnostics.
+ * other value shows a warning. Each chart shows its unit; a custom one also its description. Data: `useRollouts`, shaped by lib/diagnostics.
  */
 import { useMemo } from "react";
 import type { Rollout } from "../api/evaluation";
@@ -11,7 +11,7 @@ import { SERIES_COLORS } from "../components/palette";
 import type { MetricSpec } from "../api/types";
 import { diagnosticCharts, invalidActions } from "../lib/diagnostics";
 import { formatInteger } from "../lib/format";
-import { axisLabel, isPercent, metricLabel } from "../lib/metrics";
+import { axisLabel, isPercent, metricLabel, unitLabel } from "../lib/metrics";
 
 // Every chart in a colour (the palette's grey reads as an axis at this size).
 const COLORS = SERIES_COLORS.filter((c) => c !== "#4D4D4D");
@@ -57,6 +57,8 @@ export function DiagnosticsSection({
                 key={spec.name}
                 title={spec.title || metricLabel(spec.name)}
                 testId={`diag-${spec.name}`}
+                unit={unitLabel(spec)}
+                description={spec.builtin ? undefined : spec.description}
                 series={series}
                 color={COLORS[i % COLORS.length]}
                 xLabel="Timestep"
