@@ -111,5 +111,5 @@ def test_each_metric_has_a_chart_with_its_unit_in_chromium(runs, artifacts):
                "cartpole": {"run_id": runs["cartpole"], "episodes": cartpole["summary"]["episodes"]}}
     (runs["tmp"] / "fixture.json").write_text(json.dumps(fixture))
     run_e2e("metrics.mjs", base_url=runs["api"].url, fixture=runs["tmp"] / "fixture.json",
-            shots=artifacts / "web-metrics", timeout=300, screenshots=("custom-metric.png", "cartpole-epsilon.png"),
+            shots=artifacts / "web-metrics", timeout=300, screenshots=("custom-metric.png", "custom-rollout-metric.png", "cartpole-epsilon.png"),
             artifacts=artifacts)

@@ -87,6 +87,8 @@ const scenarios = {
       "legal_share",
       "invalid_actions",
       "steps_per_second",
+      "loss", // SB3's train/loss: no built-in metric, passed through as a custom per-rollout one
+      "learning_rate",
     ];
     for (const f of fields) {
       const chart = await expectChart(page, `diag-${f}`, { series: 2 });

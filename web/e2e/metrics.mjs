@@ -9,7 +9,8 @@
  * unit and description, one point per rollout.
  *
  * Fixture (TRAINYARD_E2E_FIXTURE): {custom: {run_id, metric, unit, description, episodes,
- * rollout_metric: {name, unit, title, description, rollouts}}, cartpole: {run_id, episodes}}. Screenshots: custom-metric.png, cartpole-epsilon.png.
+ * rollout_metric: {name, unit, title, description, rollouts}}, cartpole: {run_id, episodes}}. Screenshots: custom-metric.png, custom-rollout-metric.png,
+ * cartpole-epsilon.png.
  */
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -65,6 +66,8 @@ async function main() {
     assert.equal(await diagCard.locator(`[data-testid="diag-${rm.name}-unit"]`).innerText(), rm.unit, "rollout unit");
     const diagText = await diagCard.innerText();
     assert.ok(diagText.includes(rm.title) && diagText.includes(rm.description), "rollout chart title and description");
+    await page.locator('[data-testid="diagnostics"]').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(OUT_DIR, "custom-rollout-metric.png") });
 
     // The CartPole DQN example: an epsilon chart (its schedule, unsmoothed) and no win rate (no games).
     await page.goto(runUrl(cartpole.run_id));
