@@ -2,7 +2,8 @@
 metric (``opponent_score``, declared with a unit) and a custom per-rollout metric (``grad_norm``) and a
 run of ``examples/cartpole_dqn.py`` (epsilon) are read back from the real API (``?metrics=``, CSV and JSON
 export), then ``web/e2e/metrics.mjs`` checks in headless Chromium that the run page has a chart per metric,
-with its unit and description (the per-rollout one in Training diagnostics), and that Compare offers them. The issue's "visible in the API, in export and as a UI chart" check.
+with its unit and description (the per-rollout one in Training diagnostics), and that Compare offers them.
+The issue's "visible in the API, in export and as a UI chart" check.
 """
 
 from __future__ import annotations
@@ -111,5 +112,5 @@ def test_each_metric_has_a_chart_with_its_unit_in_chromium(runs, artifacts):
                "cartpole": {"run_id": runs["cartpole"], "episodes": cartpole["summary"]["episodes"]}}
     (runs["tmp"] / "fixture.json").write_text(json.dumps(fixture))
     run_e2e("metrics.mjs", base_url=runs["api"].url, fixture=runs["tmp"] / "fixture.json",
-            shots=artifacts / "web-metrics", timeout=300, screenshots=("custom-metric.png", "custom-rollout-metric.png", "cartpole-epsilon.png"),
-            artifacts=artifacts)
+            shots=artifacts / "web-metrics", timeout=300,
+            screenshots=("custom-metric.png", "custom-rollout-metric.png", "cartpole-epsilon.png"), artifacts=artifacts)
