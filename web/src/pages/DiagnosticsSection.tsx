@@ -62,7 +62,7 @@ export function DiagnosticsSection({
                 series={series}
                 color={COLORS[i % COLORS.length]}
                 xLabel="Timestep"
-                yLabel={axisLabel(spec)}
+                yLabel={unitLabel(spec) && !isPercent(spec) ? axisLabel(spec) : spec.title || metricLabel(spec.name)}
                 percent={isPercent(spec)}
                 syncKey={`run-${runId}-timestep`}
                 emptyText="Not recorded for this run."
