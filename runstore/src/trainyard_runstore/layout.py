@@ -588,8 +588,13 @@ def rollout_page_doc(page: int, rollouts: list[Rollout]) -> dict[str, Any]:
         "page": page,
         "first": rollouts[0].rollout,
         "last": rollouts[-1].rollout,
-        "rollouts": [r.model_dump(exclude_none=True, context=STORAGE) for r in rollouts],
+        "rollouts": [rollout_doc(r) for r in rollouts],
     }
+
+
+def rollout_doc(rollout: Rollout) -> dict[str, Any]:
+    """A rollout as stored: without unset values, and without ``metrics`` when it has no custom one."""
+    return rollout.model_dump(exclude_none=True, context=STORAGE, exclude=None if rollout.metrics else {"metrics"})
 
 
 def page_rollouts(doc: dict[str, Any] | None, first: int = 1, last: int = 1 << 62) -> list[Rollout]:

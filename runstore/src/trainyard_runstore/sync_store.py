@@ -40,7 +40,6 @@ from trainyard_runstore import layout, liveness, metrics
 from trainyard_runstore.ladder import Ladder
 from trainyard_runstore.layout import SubStats
 from trainyard_runstore.schema import (
-    STORAGE,
     Attempt,
     Checkpoint,
     Episode,
@@ -658,7 +657,7 @@ class RunWriter:
         newer = self._last_rollout is None or candidate.rollout >= self._last_rollout.rollout
         fields: dict[str, Any] = {}
         if newer:
-            fields["last_rollout"] = candidate.model_dump(exclude_none=True, context=STORAGE)
+            fields["last_rollout"] = layout.rollout_doc(candidate)
         new_names = {n for r in rollouts for n in r.metrics} - self._rollout_declared
         for name in sorted(new_names):  # a custom rollout metric is declared on first use (float)
             fields[f"rollout_metric_specs.{name}"] = metrics.custom_rollout(name).model_dump()
