@@ -20,23 +20,13 @@ pytestmark = [pytest.mark.training, pytest.mark.mongo]
 DUO = "trainyard/BlokusDuo-v0"
 
 
-class WaitingPeriodic(PeriodicEvaluationCallback):
-    """Waits for the previous evaluation instead of skipping the due one: on a loaded machine the
-    first evaluation may still play at the second due point, which would make the stored list vary."""
-
-    def submit(self) -> bool:
-        if self._future is not None:
-            self._future.result()
-        return super().submit()
-
-
 def test_every_k_timesteps_the_current_policy_is_evaluated_and_stored(mongo_settings, tmp_path):
     settings = EvaluationSettings(games=0, opponents=["random", "greedy"], seed=3, every_timesteps=32,
                                   periodic_games=2)
     logger = TrainingRunLogger(agent_id="a", spill_dir=tmp_path, mongo=mongo_settings, flush_interval=0.1)
     logger.start()
     model = tiny_model(seed=1)
-    periodic = WaitingPeriodic(settings, DUO, logger, threading.Event())
+    periodic = PeriodicEvaluationCallback(settings, DUO, logger, threading.Event())
     model.learn(64, callback=periodic)
     periodic.wait()
     # The policy after learning, evaluated on this thread, plays what the last periodic copy played.

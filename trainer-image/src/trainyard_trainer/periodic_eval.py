@@ -3,7 +3,8 @@ small fixed-seed evaluation (``evaluation.evaluate``) against the configured opp
 
 Between rollouts (after the update) the callback copies the policy's weights to the CPU on the
 training thread (milliseconds) and plays the games on one background thread, so training keeps
-stepping meanwhile; a due evaluation is skipped (and logged) while the previous one still plays.
+stepping meanwhile; a due evaluation is skipped (and logged) while the previous one still plays,
+except the one due when training ends, which waits for it.
 Results go to the run logger with ``trigger="periodic"`` and become points of the run page's
 evaluation curve. ``train`` waits for the last one before the run ends.
 """
@@ -83,6 +84,10 @@ class PeriodicEvaluationCallback(BaseCallback):
         self._submit_if_due()
 
     def _on_training_end(self) -> None:
+        # Nothing left to hold up: the last due evaluation waits for a playing one instead of being
+        # skipped, so the curve reaches the final timestep (a stop interrupts the playing one).
+        if self.num_timesteps >= self._next and self._future is not None:
+            self._future.result()
         self._submit_if_due()
 
     def _submit_if_due(self) -> None:
