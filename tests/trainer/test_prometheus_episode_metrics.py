@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
-from trainyard_runstore.metrics import custom
+from trainyard_runstore.metrics import custom, custom_rollout
 from trainyard_runstore.schema import Episode
 from trainyard_trainer.metrics import TrainerMetrics
 
@@ -59,3 +59,14 @@ def test_a_custom_metric_whose_name_is_taken_is_skipped_not_fatal(exporter):
     # "reward" is a legal custom name, but its gauge name is total_reward's (kept for dashboards).
     metrics.observe_episode(Episode(episode=1, total_reward=3.0, steps=5, metrics={"reward": 9.0}))
     assert scrape(port)["trainyard_trainer_episode_reward"][1] == {"run-7": 3.0}
+
+
+def test_every_custom_per_rollout_metric_is_a_gauge_of_the_last_update(exporter):
+    metrics, port = exporter
+    declared = {"grad_norm": custom_rollout("grad_norm", unit="norm", description="gradient norm before clipping")}
+    metrics.observe_rollout({"grad_norm": 2.5, "loss": 0.7}, declared)
+    metrics.observe_rollout({"grad_norm": 1.5, "loss": 0.4}, declared)
+    families = scrape(port)
+    assert families["trainyard_trainer_rollout_grad_norm"] == (
+        "Last PPO update: gradient norm before clipping (norm)", {"run-7": 1.5})
+    assert families["trainyard_trainer_rollout_loss"][1] == {"run-7": 0.4}

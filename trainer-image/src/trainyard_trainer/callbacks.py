@@ -138,6 +138,7 @@ class DiagnosticsCallback(BaseCallback):
                 self.metrics.loss(kind, values[key])
         out: dict[str, Any] = {k: values[k] for k in _ROLLOUT_FIELDS if k in values}
         custom = self._custom(values)
+        self.metrics.observe_rollout(custom, self.run_logger.record.rollout_metric_specs if self.run_logger else None)
         if "entropy_loss" in values:
             out["entropy"] = -values["entropy_loss"]
             self.metrics.entropy.set(out["entropy"])

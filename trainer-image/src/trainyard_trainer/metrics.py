@@ -5,7 +5,9 @@ Names carry the ``trainyard_trainer_`` prefix and their unit; every series is la
 
 Per-episode values come from the metric declarations (``trainyard_runstore.metrics``): every declared
 metric, built-in or custom, is a gauge ``trainyard_trainer_episode_<name>`` holding the last episode's
-value, with the declaration's description and unit as help text. A new declaration needs no code here.
+value, with the declaration's description and unit as help text. A custom per-rollout metric (an SB3
+``train/<name>`` value, see ``callbacks.DiagnosticsCallback``) is a gauge ``trainyard_trainer_rollout_<name>``
+holding the last update's value. A new declaration needs no code here.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
-from trainyard_runstore.metrics import EPISODE_METRICS, MetricSpec, spec
+from trainyard_runstore.metrics import EPISODE_METRICS, MetricSpec, custom_rollout, spec
 from trainyard_runstore.schema import Episode
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,14 @@ def episode_metric_help(m: MetricSpec) -> str:
     return f"Last episode: {m.description or m.name}" + (f" ({unit})" if unit else "")
 
 
+def rollout_metric_name(name: str) -> str:
+    return f"trainyard_trainer_rollout_{name}"
+
+
+def rollout_metric_help(m: MetricSpec) -> str:
+    return f"Last PPO update: {m.description or m.name}" + (f" ({m.unit})" if m.unit else "")
+
+
 class TrainerMetrics:
     def __init__(self, run_id: str, agent_id: str, registry: CollectorRegistry | None = None):
         self.registry = registry or CollectorRegistry()
@@ -53,6 +63,7 @@ class TrainerMetrics:
         self._episode_gauges: dict[str, Gauge] = {
             m.name: Gauge(episode_metric_name(m.name), episode_metric_help(m), LABELS, registry=r)
             for m in EPISODE_METRICS}
+        self._rollout_gauges: dict[str, Gauge] = {}
         self._refused: set[str] = set()
         self.episodes = counter("trainyard_trainer_episodes", "Episodes finished")
         self.timesteps = counter("trainyard_trainer_timesteps", "Environment steps taken")
@@ -81,21 +92,31 @@ class TrainerMetrics:
         for name, value in values.items():
             if value is None:
                 continue
-            gauge = self._episode_gauges.get(name) or self._custom_gauge(name, dict(declared or {}))
+            gauge = self._episode_gauges.get(name) or self._custom_gauge(
+                self._episode_gauges, name, episode_metric_name(name), episode_metric_help(spec(name, declared)))
             if gauge is not None:
                 gauge.labels(*self._labels).set(float(value))
 
-    def _custom_gauge(self, name: str, declared: dict[str, MetricSpec]) -> Gauge | None:
-        if name in self._refused:
+    def observe_rollout(self, values: Mapping[str, float], declared: Mapping[str, MetricSpec] | None = None) -> None:
+        """Set the gauge of every custom per-rollout metric of an update (the built-in diagnostics have
+        their gauges above); ``declared``: the run's declarations, for their unit and description."""
+        for name, value in values.items():
+            m = (declared or {}).get(name) or custom_rollout(name)
+            gauge = self._rollout_gauges.get(name) or self._custom_gauge(
+                self._rollout_gauges, name, rollout_metric_name(name), rollout_metric_help(m))
+            if gauge is not None:
+                gauge.labels(*self._labels).set(float(value))
+
+    def _custom_gauge(self, gauges: dict[str, Gauge], name: str, metric: str, help_text: str) -> Gauge | None:
+        if metric in self._refused:
             return None
-        m = spec(name, declared)
         try:
-            gauge = Gauge(episode_metric_name(name), episode_metric_help(m), LABELS, registry=self.registry)
+            gauge = Gauge(metric, help_text, LABELS, registry=self.registry)
         except ValueError:  # e.g. a custom "reward" against the legacy name of total_reward
-            log.warning("custom metric %r: Prometheus name %s is taken; not exported", name, episode_metric_name(name))
-            self._refused.add(name)
+            log.warning("custom metric %r: Prometheus name %s is taken; not exported", name, metric)
+            self._refused.add(metric)
             return None
-        self._episode_gauges[name] = gauge
+        gauges[name] = gauge
         return gauge
 
     def loss(self, kind: str, value: float) -> None:
