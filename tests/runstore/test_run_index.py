@@ -137,3 +137,26 @@ def test_concurrent_lists_follow_the_log_without_reloading(store, mongo_settings
         await api.close()
 
     asyncio.run(many())
+
+
+def test_a_writer_whose_version_was_taken_logs_its_change_under_the_next_one(store, mongo_settings):
+    # Two writers drawing the same version (seen on FerretDB: a starting trainer and the API's Lost
+    # sweep) made the second one's log insert fail, and the trainer then believed MongoDB unreachable.
+    store.create_run(RunRecord(run_id="r", agent_id="a"))
+    taken = store.db[layout.META].find_one(layout.INDEX_VERSION_KEY)["version"] + 1
+    store.db[layout.INDEX_LOG].insert_one(layout.index_log_entry(taken, {"run_id": "other"}))
+    store.set_status("r", RunStatus.COMPLETED)
+    mine = store.db[layout.INDEX_LOG].find_one({"_id": taken + 1})
+    assert mine["doc"]["run_id"] == "r" and mine["doc"]["status"] == "completed"
+
+    async def async_side() -> None:
+        api = AsyncRunStore(mongo_settings)
+        try:
+            taken = (await api.db[layout.META].find_one(layout.INDEX_VERSION_KEY))["version"] + 1
+            await api.db[layout.INDEX_LOG].insert_one(layout.index_log_entry(taken, {"run_id": "other"}))
+            await api._sync_index("r")
+            assert (await api.db[layout.INDEX_LOG].find_one({"_id": taken + 1}))["doc"]["run_id"] == "r"
+        finally:
+            await api.close()
+
+    asyncio.run(async_side())

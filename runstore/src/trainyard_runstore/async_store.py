@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from trainyard_runstore import layout, liveness, series
 from trainyard_runstore.ladder import Ladder
@@ -75,11 +76,17 @@ class AsyncRunStore:
             return
         entry = {**layout.index_doc(doc), **layout.run_key(run_id)}
         await self.db[layout.RUNS].replace_one(layout.run_key(run_id), entry, upsert=True)
-        meta = await self.db[layout.META].find_one_and_update(
-            layout.INDEX_VERSION_KEY, {"$inc": {"version": 1}}, upsert=True, return_document=ReturnDocument.AFTER)
-        assert meta is not None, "upserted"
-        version = int(meta["version"])
-        await self.db[layout.INDEX_LOG].insert_one(layout.index_log_entry(version, entry))
+        for attempt in range(layout.INDEX_VERSION_TRIES):
+            meta = await self.db[layout.META].find_one_and_update(
+                layout.INDEX_VERSION_KEY, {"$inc": {"version": 1}}, upsert=True, return_document=ReturnDocument.AFTER)
+            assert meta is not None, "upserted"
+            version = int(meta["version"])
+            try:
+                await self.db[layout.INDEX_LOG].insert_one(layout.index_log_entry(version, entry))
+                break
+            except DuplicateKeyError:  # another writer drew the same version (see INDEX_VERSION_TRIES)
+                if attempt == layout.INDEX_VERSION_TRIES - 1:
+                    raise
         if version % layout.INDEX_LOG_TRIM_EVERY == 0:
             await self.db[layout.INDEX_LOG].delete_many(layout.index_log_stale(version))
 

@@ -54,6 +54,10 @@ INDEX_VERSION_KEY = {"_id": "run_index"}
 INDEX_LOG = "training_index_log"
 INDEX_LOG_KEEP = 1000  # entries kept; a reader further behind reloads the whole index
 INDEX_LOG_TRIM_EVERY = 100  # a writer trims the log when its version is a multiple of this
+# On FerretDB v1 two writers (a starting trainer and the API's Lost sweep) were seen drawing the same
+# version from the counter's findAndModify $inc, so the second log insert failed (E11000). A writer
+# that finds its version taken draws again; both changes are then logged, under different versions.
+INDEX_VERSION_TRIES = 5
 # Shared collections of layout 1 (read only by ``migrate``).
 OLD_BUCKETS = "training_episode_buckets"
 OLD_STATS = "training_episode_stats"

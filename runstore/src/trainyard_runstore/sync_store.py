@@ -34,7 +34,7 @@ from typing import Any
 
 from pymongo import MongoClient, ReturnDocument
 from pymongo.collection import Collection
-from pymongo.errors import BulkWriteError, PyMongoError, WriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError, WriteError
 
 from trainyard_runstore import layout, liveness, metrics
 from trainyard_runstore.ladder import Ladder
@@ -180,11 +180,17 @@ class RunStore:
     def bump_index_version(self, entry: dict[str, Any] | None = None) -> None:
         """Move the list's change token and log the change (``entry``: the run's new index document;
         None after a bulk write into the index: readers then reload it)."""
-        meta = self.db[layout.META].find_one_and_update(layout.INDEX_VERSION_KEY, {"$inc": {"version": 1}},
-                                                        upsert=True, return_document=ReturnDocument.AFTER)
-        assert meta is not None, "upserted"
-        version = int(meta["version"])
-        self.db[layout.INDEX_LOG].insert_one(layout.index_log_entry(version, entry))
+        for attempt in range(layout.INDEX_VERSION_TRIES):
+            meta = self.db[layout.META].find_one_and_update(layout.INDEX_VERSION_KEY, {"$inc": {"version": 1}},
+                                                            upsert=True, return_document=ReturnDocument.AFTER)
+            assert meta is not None, "upserted"
+            version = int(meta["version"])
+            try:
+                self.db[layout.INDEX_LOG].insert_one(layout.index_log_entry(version, entry))
+                break
+            except DuplicateKeyError:  # another writer drew the same version (see INDEX_VERSION_TRIES)
+                if attempt == layout.INDEX_VERSION_TRIES - 1:
+                    raise
         if version % layout.INDEX_LOG_TRIM_EVERY == 0:
             self.db[layout.INDEX_LOG].delete_many(layout.index_log_stale(version))
 
