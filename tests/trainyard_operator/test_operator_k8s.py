@@ -174,7 +174,6 @@ def test_oom_killed_pod_is_recorded_with_its_exit_code(cluster: Cluster):
     assert doc.status == "failed"
     assert (error.type, error.exit_code, error.pod_reason, error.source) == ("OOMKilled", 137,
                                                                                           "OOMKilled", "operator")
-    assert isinstance(error.get("log_lines", []), list)  # killed while importing torch: maybe no line yet
 
 
 @pytest.mark.timeout(300)
