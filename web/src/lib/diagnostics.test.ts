@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { spec } from "./specFixture";
 import type { Evaluation, Rollout } from "../api/evaluation";
-import type { MetricSpec } from "../api/types";
 import {
   compareEvaluationCurves,
   curveSeries,
@@ -67,18 +67,6 @@ describe("rolloutSeries", () => {
     ];
     expect(stepsPerSecond(rs)).toEqual([null, 100, 55]);
   });
-});
-
-const spec = (name: string, extra: Partial<MetricSpec> = {}): MetricSpec => ({
-  name,
-  type: "float",
-  unit: "",
-  description: "",
-  aggregation: "mean",
-  builtin: true,
-  chart: true,
-  title: "",
-  ...extra,
 });
 
 describe("diagnosticCharts", () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Episode, MetricSpec, WinRatePoint } from "../api/types";
+import { spec } from "./specFixture";
+import type { Episode, WinRatePoint } from "../api/types";
 import {
   axisLabel,
   chartedSpecs,
@@ -22,18 +23,6 @@ const downsampled: Episode[] = [
   { episode: 100, total_reward: 2, steps: 9, total_reward_min: -1, total_reward_max: 5, count: 100, timestep: 900 },
   { episode: 200, total_reward: 3, steps: 9, total_reward_min: 0, total_reward_max: 7, count: 100, timestep: 1800 },
 ];
-
-const spec = (name: string, extra: Partial<MetricSpec> = {}): MetricSpec => ({
-  name,
-  type: "float",
-  unit: "",
-  description: "",
-  aggregation: "mean",
-  builtin: true,
-  chart: true,
-  title: "",
-  ...extra,
-});
 
 describe("metricSeries", () => {
   it("builds x = episode and y = the named metric, no band for raw points", () => {
