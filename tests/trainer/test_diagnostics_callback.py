@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 
+import numpy as np
 import pytest
 from prometheus_client import generate_latest
 from sb3_contrib import MaskablePPO
@@ -27,13 +28,23 @@ pytestmark = [pytest.mark.training, pytest.mark.mongo]
 
 
 class RecordsItsOwnValue(BaseCallback):
-    """A user's callback logging a value of its own under SB3's ``train/`` prefix."""
+    """A user's callback logging a value of its own under SB3's ``train/`` prefix; it also keeps the share
+    of legal actions of every step's mask, per rollout, as the stored ``legal_share`` must be."""
+
+    def __init__(self):
+        super().__init__()
+        self.legal_shares: list[float] = []
+        self._step_shares: list[float] = []
 
     def _on_step(self) -> bool:
+        masks = np.asarray(self.locals["action_masks"], dtype=bool)
+        self._step_shares.append(float(masks.mean()))
         return True
 
     def _on_rollout_end(self) -> None:
         self.logger.record("train/grad_scale", self.num_timesteps / 64)
+        self.legal_shares.append(sum(self._step_shares) / len(self._step_shares))
+        self._step_shares = []
 
 
 def test_stored_rollouts_carry_the_update_values_sb3_logged(mongo_settings, tmp_path):
@@ -46,7 +57,8 @@ def test_stored_rollouts_carry_the_update_values_sb3_logged(mongo_settings, tmp_
     metrics = TrainerMetrics(run_logger.run_id, "diag")
     callback = DiagnosticsCallback(metrics, run_logger)
     try:
-        model.learn(total_timesteps=192, callback=CallbackList([RecordsItsOwnValue(), callback]))
+        own_callback = RecordsItsOwnValue()
+        model.learn(total_timesteps=192, callback=CallbackList([own_callback, callback]))
     finally:
         run_logger.close()
         env.close()
@@ -62,6 +74,9 @@ def test_stored_rollouts_carry_the_update_values_sb3_logged(mongo_settings, tmp_
         assert rollout.approx_kl == pytest.approx(float(update["train/approx_kl"]))
         assert rollout.entropy == pytest.approx(-float(update["train/entropy_loss"]))
         assert rollout.invalid_actions == 0 and 0 < rollout.legal_share < 1
+    assert [r.legal_share for r in stored] == pytest.approx(own_callback.legal_shares)
+    assert len(set(own_callback.legal_shares)) == 3  # three different rollouts, three different shares
+    for rollout, update in zip(stored, updates, strict=True):
         assert rollout.metrics["loss"] == pytest.approx(float(update["train/loss"]))
         own = update.get("train/grad_scale")  # in the dumps of the 2nd and 3rd rollout ends, not in the last one
         assert rollout.metrics.get("grad_scale") == (pytest.approx(float(own)) if own else None)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import KVWriter
 from trainyard_client.run_logger import TrainingRunLogger
@@ -112,9 +113,6 @@ class DiagnosticsCallback(BaseCallback):
         self.run_logger = run_logger
         self.opponent = opponent
         self.invalid_actions = 0
-        self._legal_sum = 0.0
-        self._legal_n = 0
-        self._invalid = 0
         self._opponents: Counter[str] = Counter()
         self._seen_opponents: set[str] = set()
         self._awaiting_update: deque[Rollout] = deque()
@@ -166,26 +164,14 @@ class DiagnosticsCallback(BaseCallback):
         return out
 
     def _on_rollout_start(self) -> None:
-        self._legal_sum, self._legal_n, self._invalid = 0.0, 0, 0
         self._opponents = Counter()
 
     def _on_training_end(self) -> None:
         self.logger.dump(step=self.num_timesteps)  # the last update's values, through every output format
 
     def _on_step(self) -> bool:
-        masks = self.locals.get("action_masks")
-        actions = self.locals.get("actions")
-        if masks is not None and actions is not None:
-            masks = np.asarray(masks).reshape(len(actions), -1)
-            self._legal_sum += np.count_nonzero(masks) / masks.size  # mean() converts to float64 first: 12 us
-            self._legal_n += 1
-            chosen = masks[np.arange(len(actions)), np.asarray(actions).reshape(-1)]
-            bad = int((~chosen.astype(bool)).sum())
-            if bad:
-                self.invalid_actions += bad
-                self._invalid += bad
-                self.metrics.invalid_actions.inc(bad)
-        for info in self.locals.get("infos", ()):
+        # Per step only the finished games' opponents; the masks are read once per rollout, from the buffer.
+        for info in self.locals["infos"]:
             if "episode" in info:
                 name = info.get("opponent", self.opponent)
                 self._opponents[name] += 1
@@ -195,10 +181,27 @@ class DiagnosticsCallback(BaseCallback):
                                                                 name, self.num_timesteps)
         return True
 
+    def _masks(self) -> tuple[float | None, int]:
+        """The rollout's mean legal-action share and its actions the masks forbade, from the rollout buffer
+        (MaskablePPO keeps every step's mask there): one vectorised pass per rollout instead of numpy
+        calls on every step. (None, 0) for a buffer without masks."""
+        buffer = getattr(self.model, "rollout_buffer", None)
+        masks = getattr(buffer, "action_masks", None)
+        if masks is None or not buffer.full:
+            return None, 0
+        legal = np.count_nonzero(masks) / masks.size
+        if isinstance(self.model.action_space, spaces.Discrete):  # one mask entry per action: was it allowed?
+            chosen = np.take_along_axis(masks, buffer.actions.astype(np.intp), axis=-1)
+            return legal, int(chosen.size - np.count_nonzero(chosen))
+        return legal, 0
+
     def _on_rollout_end(self) -> None:
-        legal = self._legal_sum / self._legal_n if self._legal_n else None
+        legal, invalid = self._masks()
         if legal is not None:
             self.metrics.legal_actions.set(legal)
+        if invalid:
+            self.invalid_actions += invalid
+            self.metrics.invalid_actions.inc(invalid)
         now = time.monotonic()
         rate = None
         if now > self._t0:
@@ -206,7 +209,7 @@ class DiagnosticsCallback(BaseCallback):
             self.metrics.steps_per_second.set(rate)
         self._t0, self._steps0 = now, self.num_timesteps
         self._awaiting_update.append(Rollout(
-            rollout=1, timestep=self.num_timesteps, legal_share=legal, invalid_actions=self._invalid,
+            rollout=1, timestep=self.num_timesteps, legal_share=legal, invalid_actions=invalid,
             steps_per_second=rate, episodes=sum(self._opponents.values()), opponents=dict(self._opponents)))
 
 
