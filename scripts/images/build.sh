@@ -109,6 +109,27 @@ uv_cache_dir() {  # the uv cache `make install` filled, if any (torch is already
     [[ -n $uv ]] && "$uv" cache dir 2>/dev/null || true
 }
 
+prune_stale() {  # remove unnamed images no named image is built on
+    # Every change of an image's inputs leaves the layer-cache images of its previous build behind,
+    # unnamed: after a lock change that is another 6 GB venv layer. The layer cache of what is built now
+    # is the unnamed images whose layers are a prefix of a named image's layers: kept; the rest go.
+    local id layers named_layers=() stale=() before
+    before=$(du -sm "$images_dir/storage" | cut -f1)
+    layers_of() { buildah_ inspect --type image --format '{{range .OCIv1.RootFS.DiffIDs}}{{.}},{{end}}' "$1"; }
+    for id in $(buildah_ images --noheading --format '{{.ID}} {{.Name}}' | awk '$2 != "<none>" {print $1}' | sort -u); do
+        named_layers+=("$(layers_of "$id")")
+    done
+    for id in $(buildah_ images -a --noheading --format '{{.ID}} {{.Name}}' | awk '$2 == "<none>" {print $1}' | sort -u); do
+        layers=$(layers_of "$id")
+        local keep=0 named
+        for named in "${named_layers[@]}"; do [[ $named == "$layers"* ]] && { keep=1; break; }; done
+        ((keep)) || stale+=("$id")
+    done
+    ((${#stale[@]})) || return 0
+    buildah_ rmi "${stale[@]}" >/dev/null
+    log "removed ${#stale[@]} stale layer-cache images: $((before - $(du -sm "$images_dir/storage" | cut -f1))) MB freed"
+}
+
 mkdir -p "$images_dir/archives"
 list=$images_dir/archives/$IMAGE_TAG.list
 for n in "${names[@]}"; do
@@ -116,3 +137,5 @@ for n in "${names[@]}"; do
     echo "$line"
     { grep -v "^$n " "$list" 2>/dev/null || true; echo "$line"; } >"$list.tmp" && mv "$list.tmp" "$list"
 done
+[[ $builder == buildah ]] && prune_stale
+exit 0
