@@ -6,7 +6,9 @@ same timesteps and reports parameters, checkpoint size, model build time and ``l
 * ``legacy``: the earlier network (``CnnPolicy`` + ``legacy_policy_kwargs``) with the earlier
   ``full`` settings (1 env, 1 torch thread, n_steps 2048, batch 256, 10 epochs);
 * ``board``: ``BlokusPolicy`` with the same env count and PPO settings (the "same n_envs" row);
-* ``full``: ``BlokusPolicy`` with today's ``full`` defaults (``settings.FULL_DEFAULTS``).
+* ``full``: ``BlokusPolicy`` with today's ``full`` defaults (``settings.FULL_DEFAULTS``);
+* ``legacy-full``: the earlier network with today's ``full`` settings (8 envs, 2 threads...): the
+  "same n_envs" row for ``full``, so its speed-up is the network's, not more environments'.
 
 The rollout length is capped by ``--timesteps`` so a row takes a minute, not an hour: steps/s
 mixes rollout and update in the same proportion as a real run when timesteps is a multiple of
@@ -32,6 +34,8 @@ import trainyard_trainer  # noqa: E402,F401 - sets torch's OpenMP wait policy, s
 
 from bench.table import print_table  # noqa: E402
 
+# each configuration's "before" at the same number of envs and PPO settings
+SAME_ENVS = {"legacy": "legacy", "board": "legacy", "legacy-full": "legacy-full", "full": "legacy-full"}
 LEGACY_FULL = {"n_envs": 1, "torch_threads": 1, "n_steps": 2048, "batch_size": 256, "n_epochs": 10}
 
 
@@ -39,7 +43,7 @@ def config(name: str) -> dict:
     from trainyard_trainer.settings import FULL_DEFAULTS
 
     if name in ("legacy", "board"):
-        return dict(LEGACY_FULL)
+        return dict(LEGACY_FULL)  # legacy-full and full: today's defaults
     return {k: FULL_DEFAULTS[k] for k in ("n_envs", "torch_threads", "n_steps", "batch_size", "n_epochs")}
 
 
@@ -63,7 +67,7 @@ def child(name: str, timesteps: int, device: str, out: Path) -> None:
         return f
 
     env = DummyVecEnv([make(i) for i in range(cfg["n_envs"])])
-    if name == "legacy":
+    if name.startswith("legacy"):
         policy, kwargs = "CnnPolicy", legacy_policy_kwargs()
     else:
         policy, kwargs = make_policy(env.observation_space)
@@ -86,7 +90,7 @@ def child(name: str, timesteps: int, device: str, out: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timesteps", type=int, default=4096)
-    parser.add_argument("--configs", default="legacy,board,full")
+    parser.add_argument("--configs", default="legacy,board,legacy-full,full")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -105,11 +109,11 @@ def main() -> int:
             rows.append([name, f"{r['params']:,}", f"{r['size'] / 1e6:.2f}", f"{r['build']:.2f}",
                          f"{r['n_envs']} / {r['torch_threads']}",
                          f"{r['n_steps']} / {r['batch_size']} / {r['n_epochs']}",
-                         f"{r['rate']:.1f}", f"{r['rate'] / rates.get('legacy', r['rate']):.2f}x"])
+                         f"{r['rate']:.1f}", f"{r['rate'] / rates.get(SAME_ENVS[name], r['rate']):.2f}x"])
     print_table(f"Training speed, Blokus Duo vs random, {args.timesteps} timesteps per row after a warm-up, "
                 f"device {args.device}; checkpoint goal <= 5 MB, steps/s goal >= 2x legacy at the same n_envs",
                 ["config", "parameters", "checkpoint MB", "build s", "envs / threads", "n_steps / batch / epochs",
-                 "steps/s", "vs legacy"], rows)
+                 "steps/s", "vs legacy, same envs and settings"], rows)
     return 0
 
 

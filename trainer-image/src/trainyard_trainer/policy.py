@@ -4,7 +4,8 @@
 conv trunk keeps the H x W resolution; the action head scores every (cell, piece orientation)
 with one 1x1 conv, and a placement's logit is its orientation's score at its anchor cell,
 gathered in the placement table's action order. The value comes from pooled features. About
-60 thousand weights, against ~7 M for the legacy network.
+60 thousand weights, against ~7 M for the legacy network. Its action distribution computes over the
+legal placements only (``distribution``).
 
 (A head summing per-(orientation, cell of the piece) scores over the covered cells was tried
 first: five times the head's output and gather, which made it the most expensive part of an update.)
@@ -24,6 +25,7 @@ from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
+from trainyard_trainer.distribution import LegalCategoricalDistribution
 from trainyard_trainer.envs.blokus.pieces import COL_CELLS, COL_NCELL, MAX_CELLS, N_ORIENTATIONS, placement_table
 
 
@@ -122,6 +124,7 @@ class BlokusPolicy(MaskableActorCriticPolicy):
     def _build(self, lr_schedule) -> None:
         # As MaskableActorCriticPolicy._build, without its dense (latent x actions) action layer.
         self._build_mlp_extractor()
+        self.action_dist = LegalCategoricalDistribution(int(self.action_space.n))
         self.action_net = nn.Identity()
         self.value_net = nn.Linear(self.mlp_extractor.latent_dim_vf, 1)
         if self.ortho_init:
