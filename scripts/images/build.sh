@@ -109,24 +109,24 @@ uv_cache_dir() {  # the uv cache `make install` filled, if any (torch is already
     [[ -n $uv ]] && "$uv" cache dir 2>/dev/null || true
 }
 
-prune_stale() {  # remove unnamed images no named image is built on
+prune_stale() {  # remove the unnamed images no current build uses
     # Every change of an image's inputs leaves the layer-cache images of its previous build behind,
     # unnamed: after a lock change that is another 6 GB venv layer. The layer cache of what is built now
-    # is the unnamed images whose layers are a prefix of a named image's layers: kept; the rest go.
-    local id layers named_layers=() stale=() before
-    before=$(du -sm "$images_dir/storage" | cut -f1)
-    layers_of() { buildah_ inspect --type image --format '{{range .OCIv1.RootFS.DiffIDs}}{{.}},{{end}}' "$1"; }
-    for id in $(buildah_ images --noheading --format '{{.ID}} {{.Name}}' | awk '$2 != "<none>" {print $1}' | sort -u); do
-        named_layers+=("$(layers_of "$id")")
+    # is every image the last build of each image made or reused, as its log names them ("--> ID", also
+    # those of a multi-stage build's earlier stages, which no final image is built on): kept; the rest go.
+    local name id used=() stale=() before
+    for name in trainer api operator; do
+        [[ -f $images_dir/build-$name.log ]] || return 0  # an image never built here: nothing is known unused
+        mapfile -t -O "${#used[@]}" used < <(grep -oE '^--> (Using cache )?[0-9a-f]{11,64}' \
+            "$images_dir/build-$name.log" | awk '{print substr($NF, 1, 11)}')
     done
+    local keep=" ${used[*]} "
+    before=$(du -sm "$images_dir/storage" | cut -f1)
     for id in $(buildah_ images -a --noheading --format '{{.ID}} {{.Name}}' | awk '$2 == "<none>" {print $1}' | sort -u); do
-        layers=$(layers_of "$id")
-        local keep=0 named
-        for named in "${named_layers[@]}"; do [[ $named == "$layers"* ]] && { keep=1; break; }; done
-        ((keep)) || stale+=("$id")
+        [[ $keep == *" ${id:0:11} "* ]] || stale+=("$id")
     done
     ((${#stale[@]})) || return 0
-    buildah_ rmi "${stale[@]}" >/dev/null
+    buildah_ rmi "${stale[@]}" >/dev/null 2>&1 || true  # one still in use (a running build) stays
     log "removed ${#stale[@]} stale layer-cache images: $((before - $(du -sm "$images_dir/storage" | cut -f1))) MB freed"
 }
 
