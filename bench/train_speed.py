@@ -10,11 +10,12 @@ same timesteps and reports parameters, checkpoint size, model build time and ``l
 * ``legacy-full``: the earlier network with today's ``full`` settings (8 envs, 2 threads...): the
   "same n_envs" row for ``full``, so its speed-up is the network's, not more environments'.
 
-The rollout length is capped by ``--timesteps`` so a row takes a minute, not an hour: steps/s
+Each row trains ``TIMESTEPS[config]`` (or ``--timesteps``) so it takes minutes, not an hour: 4,096 for
+one env, 16,384 (eight rollouts) for eight, whose rows are otherwise two rollouts and too noisy. Steps/s
 mixes rollout and update in the same proportion as a real run when timesteps is a multiple of
 n_envs x n_steps. ``--device cuda`` measures a GPU the same way.
 
-    python bench/train_speed.py [--timesteps 4096] [--configs legacy,board,full] [--device cpu]
+    python bench/train_speed.py [--timesteps N] [--configs legacy,board,legacy-full,full] [--device cpu]
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import trainyard_trainer  # noqa: E402,F401 - sets torch's OpenMP wait policy, s
 
 from bench.table import print_table  # noqa: E402
 
+TIMESTEPS = {"legacy": 4096, "board": 4096, "legacy-full": 16384, "full": 16384}
 # each configuration's "before" at the same number of envs and PPO settings
 SAME_ENVS = {"legacy": "legacy", "board": "legacy", "legacy-full": "legacy-full", "full": "legacy-full"}
 LEGACY_FULL = {"n_envs": 1, "torch_threads": 1, "n_steps": 2048, "batch_size": 256, "n_epochs": 10}
@@ -89,7 +91,7 @@ def child(name: str, timesteps: int, device: str, out: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--timesteps", type=int, default=4096)
+    parser.add_argument("--timesteps", type=int, help="timesteps per row (default: TIMESTEPS)")
     parser.add_argument("--configs", default="legacy,board,legacy-full,full")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -102,18 +104,19 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.configs.split(","):
             out = Path(tmp) / f"{name}.json"
-            subprocess.run([sys.executable, __file__, "--child", name, "--timesteps", str(args.timesteps),
+            timesteps = args.timesteps or TIMESTEPS[name]
+            subprocess.run([sys.executable, __file__, "--child", name, "--timesteps", str(timesteps),
                             "--device", args.device, "--out", str(out)], check=True)
             r = json.loads(out.read_text())
             rates[name] = r["rate"]
             rows.append([name, f"{r['params']:,}", f"{r['size'] / 1e6:.2f}", f"{r['build']:.2f}",
                          f"{r['n_envs']} / {r['torch_threads']}",
-                         f"{r['n_steps']} / {r['batch_size']} / {r['n_epochs']}",
+                         f"{r['n_steps']} / {r['batch_size']} / {r['n_epochs']}", f"{timesteps:,}",
                          f"{r['rate']:.1f}", f"{r['rate'] / rates.get(SAME_ENVS[name], r['rate']):.2f}x"])
-    print_table(f"Training speed, Blokus Duo vs random, {args.timesteps} timesteps per row after a warm-up, "
+    print_table("Training speed, Blokus Duo vs random, after a warm-up, "
                 f"device {args.device}; checkpoint goal <= 5 MB, steps/s goal >= 2x legacy at the same n_envs",
                 ["config", "parameters", "checkpoint MB", "build s", "envs / threads", "n_steps / batch / epochs",
-                 "steps/s", "vs legacy, same envs and settings"], rows)
+                 "timesteps", "steps/s", "vs legacy, same envs and settings"], rows)
     return 0
 
 
