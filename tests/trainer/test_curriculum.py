@@ -33,7 +33,7 @@ def test_mode_defaults():
     smoke, full = load_settings({}), load_settings({"mode": "full"})
     assert (smoke.n_envs, smoke.torch_threads, smoke.vec_env, smoke.opponent) == (1, 1, "subprocess", "random")
     assert (full.n_envs, full.torch_threads, full.vec_env, full.opponent) == (8, 2, "dummy", "curriculum")
-    assert full.total_timesteps == 300_000 and full.hyperparameters.n_epochs == 4
+    assert full.total_timesteps == 600_000 and full.hyperparameters.n_epochs == 4
     assert load_settings({"mode": "full", "n_envs": 2, "opponent": "greedy"}).opponent == "greedy"
 
 

@@ -90,3 +90,42 @@ def test_stored_rollouts_carry_the_update_values_sb3_logged(mongo_settings, tmp_
     value_line = next(line for line in exported.splitlines()
                       if line.startswith("trainyard_trainer_ppo_loss{") and 'loss="value"' in line)
     assert float(value_line.rsplit(" ", 1)[1]) == pytest.approx(float(last["train/value_loss"]))
+
+
+class ForbidsSomeChosenActions(BaseCallback):
+    """Rewrites, at each rollout's end, the chosen action of three steps to one their mask forbade: what a
+    policy that ignored its masks would have left in MaskablePPO's rollout buffer."""
+
+    def __init__(self):
+        super().__init__()
+        self.forbidden_written = 0
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        buffer = self.model.rollout_buffer
+        for step in (0, 10, 63):
+            forbidden = np.flatnonzero(~buffer.action_masks[step, 0].astype(bool))
+            buffer.actions[step, 0, 0] = forbidden[step % len(forbidden)]
+            self.forbidden_written += 1
+
+
+def test_actions_the_mask_forbade_are_counted_per_rollout_and_in_prometheus(mongo_settings, tmp_path):
+    settings = load_settings({"seed": 5, "n_envs": 1})
+    env = make_vec_env(settings)
+    model = MaskablePPO("MlpPolicy", env, n_steps=64, batch_size=64, n_epochs=1, seed=5, verbose=0)
+    run_logger = TrainingRunLogger(agent_id="diag", spill_dir=tmp_path, mongo=mongo_settings, flush_interval=0.1)
+    run_logger.start()
+    metrics = TrainerMetrics(run_logger.run_id, "diag")
+    tamper = ForbidsSomeChosenActions()
+    try:  # the tampering callback runs first, so the diagnostics read the rewritten buffer
+        model.learn(total_timesteps=128, callback=CallbackList([tamper, DiagnosticsCallback(metrics, run_logger)]))
+    finally:
+        run_logger.close()
+        env.close()
+    stored = RunStore(mongo_settings).rollouts(run_logger.run_id)
+    assert [r.invalid_actions for r in stored] == [3, 3]
+    counted = next(line for line in generate_latest(metrics.registry).decode().splitlines()
+                   if line.startswith("trainyard_trainer_invalid_actions_total{"))
+    assert float(counted.rsplit(" ", 1)[1]) == tamper.forbidden_written == 6

@@ -44,7 +44,7 @@ Opponent = Annotated[Literal["random", "greedy", "self-play", "curriculum"], Fie
     "Who the agent plays against: random, greedy, self-play (the run's own checkpoints; random until the "
     "first one exists) or curriculum (random, then more and more greedy moves as the run progresses)."))]
 TotalTimesteps = Annotated[int, Field(ge=1, le=MAX_TIMESTEPS, description=(
-    "Environment steps to train for; default from the mode (2048 smoke, 300,000 full)."))]
+    "Environment steps to train for; default from the mode (2048 smoke, 600,000 full)."))]
 Seed = Annotated[int, Field(ge=0, le=MAX_SEED, description="Random seed.")]
 NEnvs = Annotated[int, Field(ge=1, le=64, description="Parallel environments (subprocess workers when more than 1).")]
 CheckpointEvery = Annotated[int, Field(ge=1, le=MAX_TIMESTEPS,
