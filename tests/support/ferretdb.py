@@ -43,7 +43,11 @@ class FerretDB:
         cmd = [
             self.binary,
             "--handler=sqlite",
-            f"--sqlite-url=file:{self.data_dir}/",
+            # WAL with synchronous=NORMAL: a commit survives FerretDB, the trainer or the pod being killed;
+            # only a power loss or kernel crash can take back the last ones, as MongoDB's default write
+            # concern (journal flushed every 100 ms) allows. FULL (FerretDB's default) adds an fsync to
+            # every statement: about 0.6 ms of a 1.8 ms update here.
+            f"--sqlite-url=file:{self.data_dir}/?_pragma=synchronous(normal)",
             f"--listen-addr=127.0.0.1:{self.port}",
             f"--state-dir={self.data_dir}",
             "--telemetry=disable",

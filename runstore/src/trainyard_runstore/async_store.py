@@ -132,9 +132,14 @@ class AsyncRunStore:
         return StoredRun.model_validate(doc)
 
     async def _buckets(self, run_id: str, first: int, last: int) -> AsyncIterator[dict[str, Any]]:
-        """The run's bucket documents holding ``first``..``last``, in order (one range query)."""
+        """The run's bucket documents holding ``first``..``last``, in order: one range query for the sealed
+        buckets, one for the open ones in the run's home collection (see ``layout``)."""
+        resident = {d["bucket"]: d async for d in self.db[layout.home(run_id)].find(layout.resident_range(first, last))}
         cursor = self.db[layout.episodes_collection(run_id)].find(layout.bucket_range(first, last)).sort("_id", 1)
-        async for doc in cursor:
+        async for sealed in cursor:
+            for doc in layout.interleave(resident, sealed):
+                yield doc
+        for doc in layout.interleave(resident, None):
             yield doc
 
     async def episodes(self, run_id: str, first: int, last: int) -> list[Episode]:

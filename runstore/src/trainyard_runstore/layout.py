@@ -8,8 +8,9 @@ everything of one run lives in collections of its own, and one run's reads and w
 however many other runs the database holds:
 
 - ``run.<key>`` (the run's *home*): the full run document (``_id: "run"``), its statistics pages
-  (``p00000``...) and rollout pages (``r00000``...): a few dozen documents even for 1,000,000 episodes;
-- ``run.<key>.episodes``: the episode *buckets* of ``BUCKET_SIZE`` episodes (``_id`` ``0000000``...);
+  (``p00000``...), rollout pages (``r00000``...) and the *open* episode bucket, the one episodes are
+  being appended to (``b0000000``...): a few dozen documents even for 1,000,000 episodes;
+- ``run.<key>.episodes``: the sealed episode *buckets* of ``BUCKET_SIZE`` episodes (``_id`` ``0000000``...);
 - ``run.<key>.games``: evaluation games, one per document (``_id`` ``0000001``...).
 
 ``<key>`` is the hex ObjectId derived from the run_id (any run_id makes a valid, short name). Ranges
@@ -24,6 +25,13 @@ Buckets and statistics pages are packed (``packing``) and describe their own col
 pages keep count/sum/min/max/last per metric for every ``SUB_SIZE`` episodes of ``PAGE_BUCKETS``
 buckets, so the API downsamples a long run from them alone. Writes replace whole buckets merged by
 episode number, so replaying an episode never duplicates it.
+
+Layout 3 keeps the open bucket in the home collection so that a flush is one ``update`` command: the
+fenced home statement, the statistics page and the open bucket, in one round trip (layout 2 sent the
+bucket to the episodes collection in a second one). When episodes move on to the next bucket, the writer
+copies the finished one to the episodes collection and then deletes it from home; a bucket found in both
+places (a crash between the two) is read from home, which is never older. Layout-2 runs are read as
+they are: their open bucket is in the episodes collection, and their next write moves it home.
 
 Layout 1 (one collection per kind, shared by all runs) is converted by ``migrate``.
 """
@@ -42,7 +50,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from trainyard_runstore import metrics, packing
 from trainyard_runstore.schema import STORAGE, Episode, EvalGame, Rollout, RunHead, RunStats, RunStatus
 
-LAYOUT = 2
+LAYOUT = 3
 RUNS = "training_runs"  # the slim run index
 # One tiny document per agent id, so the agent filter's options need no pass over every run.
 AGENTS = "training_agents"
@@ -150,6 +158,37 @@ def bucket_key(bucket: int) -> dict[str, Any]:
 def bucket_range(first: int, last: int) -> dict[str, Any]:
     """Filter of the buckets holding episodes ``first``..``last`` (one ``_id`` range)."""
     return {"_id": {"$gte": bucket_id(bucket_of(max(first, 1))), "$lte": bucket_id(bucket_of(max(last, 1)))}}
+
+
+def resident_id(bucket: int) -> str:
+    """The ``_id`` of an open bucket in the run's home collection."""
+    return f"b{bucket:07d}"
+
+
+def resident_key(bucket: int) -> dict[str, Any]:
+    return {"_id": resident_id(bucket)}
+
+
+def resident_range(first: int, last: int) -> dict[str, Any]:
+    """Filter of the home collection's open buckets among those holding episodes ``first``..``last``."""
+    return {"_id": {"$gte": resident_id(bucket_of(max(first, 1))), "$lte": resident_id(bucket_of(max(last, 1)))}}
+
+
+RESIDENTS = {"_id": {"$gte": resident_id(0), "$lte": resident_id(10**7 - 1)}}  # every open bucket of a run
+
+
+def resident_doc(bucket: int, episodes: list[Episode]) -> dict[str, Any]:
+    return {**bucket_doc(bucket, episodes), **resident_key(bucket)}
+
+
+def interleave(resident: dict[int, dict[str, Any]], sealed: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Bucket documents in order: called with each sealed bucket read from the episodes collection (in
+    order) and then with None, it pops and returns the open buckets (``resident``, by number) due before
+    it and the bucket itself, its home copy replacing it where both exist."""
+    if sealed is None:
+        return [resident.pop(b) for b in sorted(resident)]
+    b = sealed["bucket"]
+    return [*(resident.pop(k) for k in sorted(k for k in resident if k < b)), resident.pop(b, sealed)]
 
 
 def page_id(page: int) -> str:

@@ -396,9 +396,12 @@ class RunStore:
             last = (run.get("summary") or {}).get("last_episode", 0)
         if last < first:
             return []
+        resident = {d["bucket"]: d for d in self.home(run_id).find(layout.resident_range(first, last))}
         out: list[Episode] = []
-        for doc in self.db[layout.episodes_collection(run_id)].find(layout.bucket_range(first, last)).sort("_id", 1):
-            out.extend(layout.bucket_episodes(doc, first, last))
+        for sealed in [*self.db[layout.episodes_collection(run_id)].find(layout.bucket_range(first, last))
+                       .sort("_id", 1), None]:
+            for doc in layout.interleave(resident, sealed):
+                out.extend(layout.bucket_episodes(doc, first, last))
         return out
 
 
@@ -428,6 +431,7 @@ class RunWriter:
         self._bucket_totals: dict[int, SubStats] = {}  # per bucket, so a summary costs O(buckets)
         self._settled: tuple[int, SubStats | None] = (0, None)  # see ``_summary``
         self._bucket_cache: tuple[int, list[Episode]] | None = None
+        self._resident: set[int] = set()  # open buckets held in the home collection (see ``layout``)
         self._last: Episode | None = None
         self._checkpoints: list[Checkpoint] | None = None
         self._last_rollout: Rollout | None = None
@@ -456,6 +460,7 @@ class RunWriter:
             self._last_rollout = Rollout.model_validate(run["last_rollout"])
         self._custom_declared = set((run or {}).get("metric_specs") or {})
         self._rollout_declared = set((run or {}).get("rollout_metric_specs") or {})
+        self._resident = {d["bucket"] for d in self._home.find(layout.RESIDENTS, {"bucket": 1})}
         self._loaded = True
 
     def last_rollout(self) -> Rollout | None:
@@ -479,6 +484,8 @@ class RunWriter:
             return self._bucket_cache[1]
         if self._last is None or bucket > layout.bucket_of(self._last.episode):
             return []  # nothing stored there yet: no read
+        if bucket in self._resident:
+            return layout.bucket_episodes(self._home.find_one(layout.resident_key(bucket)), 1, 1 << 62)
         return layout.bucket_episodes(self._buckets.find_one(layout.bucket_key(bucket)), 1, 1 << 62)
 
     def write_episodes(self, episodes: list[Episode]) -> None:
@@ -497,27 +504,42 @@ class RunWriter:
         pages = [(layout.page_key(page), layout.page_doc(page, {b: v for b, v in subs.items()
                                                                if layout.page_of(b) == page}))
                  for page in sorted({layout.page_of(b) for b in merged_by_bucket})]
+        newest = max(merged_by_bucket)
         candidate = max(episodes, key=lambda e: e.episode)
         last = candidate if self._last is None or candidate.episode >= self._last.episode else self._last
         update, totals, new_names, settled = self._summary(episodes, subs, last)
-        # Two round trips: the home document (fenced, carrying a pending heartbeat) with the statistics
-        # pages, then the buckets. The home statement goes first because it is the fence check: a stale
-        # writer is refused before any document lands, a bucket nobody has written yet included. The
-        # buckets are single replaces: FerretDB's bulk update replies can lack the nModified field that
+        # One round trip in the usual case: the home document (fenced, carrying a pending heartbeat), the
+        # statistics pages and the open bucket, all in the home collection. The home statement goes first
+        # because it is the fence check: a stale writer is refused before any document lands. Buckets
+        # below the open one (a replay, or whole buckets of a large batch) go to the episodes collection
+        # after it, as does the previous open bucket once episodes moved past it (then it leaves home).
+        # Those are single replaces: FerretDB's bulk update replies can lack the nModified field that
         # PyMongo's bulk result merge requires.
-        self.store.update_home(self.run_id, update, pages)
+        open_bucket = max([newest, *self._resident])
+        at_home = {b: m for b, m in merged_by_bucket.items() if b in self._resident or b == open_bucket}
+        self.store.update_home(self.run_id, update, [*pages, *((layout.resident_key(b), layout.resident_doc(b, m))
+                                                              for b, m in sorted(at_home.items()))])
+        self._resident |= set(at_home)
         for bucket, merged in merged_by_bucket.items():
-            self.store.replace_stamped(self._buckets, self.run_id, layout.bucket_key(bucket),
-                                      layout.bucket_doc(bucket, merged))
+            if bucket not in at_home:
+                self._seal(bucket, merged)
+        for bucket in sorted(self._resident - {open_bucket}):
+            self._seal(bucket, merged_by_bucket.get(bucket) or self._bucket_episodes(bucket))
+            self._home.delete_one(layout.resident_key(bucket))
+            self._resident.discard(bucket)
         # Only after every write succeeded does the in-memory view move on.
         self._subs = subs
-        newest = max(merged_by_bucket)
         self._bucket_cache = (newest, merged_by_bucket[newest])
         self._last = last
         self._bucket_totals = totals
         self._settled = settled
         self._custom_declared |= new_names
         self._refresh_index(update["$set"])
+
+    def _seal(self, bucket: int, episodes: list[Episode]) -> None:
+        """Write a bucket episodes no longer append to into the episodes collection."""
+        self.store.replace_stamped(self._buckets, self.run_id, layout.bucket_key(bucket),
+                                  layout.bucket_doc(bucket, episodes))
 
     def import_episodes(self, episodes: list[Episode]) -> None:
         """Bulk-load the complete, sorted history of a run that has none yet (inserts only)."""
