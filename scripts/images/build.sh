@@ -109,26 +109,6 @@ uv_cache_dir() {  # the uv cache `make install` filled, if any (torch is already
     [[ -n $uv ]] && "$uv" cache dir 2>/dev/null || true
 }
 
-prune_stale() {  # remove the unnamed images no current build uses
-    # Every change of an image's inputs leaves the layer-cache images of its previous build behind,
-    # unnamed: after a lock change that is another 6 GB venv layer. The layer cache of what is built now
-    # is every image the last build of each image made or reused, as its log names them ("--> ID", also
-    # those of a multi-stage build's earlier stages, which no final image is built on): kept; the rest go.
-    local name id used=() stale=() before
-    for name in trainer api operator; do
-        [[ -f $images_dir/build-$name.log ]] || return 0  # an image never built here: nothing is known unused
-        mapfile -t -O "${#used[@]}" used < <(grep -oE '^--> (Using cache )?[0-9a-f]{11,64}' \
-            "$images_dir/build-$name.log" | awk '{print substr($NF, 1, 11)}')
-    done
-    local keep=" ${used[*]} "
-    before=$(du -sm "$images_dir/storage" | cut -f1)
-    for id in $(buildah_ images -a --noheading --format '{{.ID}} {{.Name}}' | awk '$2 == "<none>" {print $1}' | sort -u); do
-        [[ $keep == *" ${id:0:11} "* ]] || stale+=("$id")
-    done
-    ((${#stale[@]})) || return 0
-    buildah_ rmi "${stale[@]}" >/dev/null 2>&1 || true  # one still in use (a running build) stays
-    log "removed ${#stale[@]} stale layer-cache images: $((before - $(du -sm "$images_dir/storage" | cut -f1))) MB freed"
-}
 
 mkdir -p "$images_dir/archives"
 list=$images_dir/archives/$IMAGE_TAG.list
@@ -137,5 +117,5 @@ for n in "${names[@]}"; do
     echo "$line"
     { grep -v "^$n " "$list" 2>/dev/null || true; echo "$line"; } >"$list.tmp" && mv "$list.tmp" "$list"
 done
-[[ $builder == buildah ]] && prune_stale
+[[ $builder == buildah ]] && prune_stale trainer api operator
 exit 0

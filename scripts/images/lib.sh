@@ -24,3 +24,24 @@ inputs_key() {
     { for f in "$@"; do if [[ -f $f ]]; then sha256sum <"$f"; else printf '%s\n' "$f"; fi; done; } \
         | sha256sum | cut -c1-16
 }
+
+prune_stale() {  # remove the unnamed images no current build of the named images uses: prune_stale NAME...
+    # Every change of an image's inputs leaves the layer-cache images of its previous build behind,
+    # unnamed: after a lock change that is another 6 GB venv layer. The layer cache of what is built now
+    # is every image the last build of each image made or reused, as its log names them ("--> ID", also
+    # those of a multi-stage build's earlier stages, which no final image is built on): kept; the rest go.
+    local name id used=() stale=() before
+    for name in "$@"; do
+        [[ -f $images_dir/build-$name.log ]] || return 0  # an image never built here: nothing is known unused
+        mapfile -t -O "${#used[@]}" used < <(grep -oE '^--> (Using cache )?[0-9a-f]{11,64}' \
+            "$images_dir/build-$name.log" | awk '{print substr($NF, 1, 11)}')
+    done
+    local keep=" ${used[*]} "
+    before=$(du -sm "$images_dir/storage" | cut -f1)
+    for id in $(buildah_ images -a --noheading --format '{{.ID}} {{.Name}}' | awk '$2 == "<none>" {print $1}' | sort -u); do
+        [[ $keep == *" ${id:0:11} "* ]] || stale+=("$id")
+    done
+    ((${#stale[@]})) || return 0
+    buildah_ rmi "${stale[@]}" >/dev/null 2>&1 || true  # one still in use (a running build) stays
+    log "removed ${#stale[@]} stale layer-cache images: $((before - $(du -sm "$images_dir/storage" | cut -f1))) MB freed"
+}
