@@ -88,15 +88,19 @@ build_one() {  # build_one NAME -> prints NAME ARCHIVE SIZE SECONDS
         local uv_cache; uv_cache=$(uv_cache_dir)
         [[ -n $uv_cache ]] && args+=(-v "$uv_cache:/host-uv-cache" --build-arg UV_CACHE_DIR=/host-uv-cache)
     fi
+    # The archive of the previous build is out of date: it goes now, not after the new one is
+    # written beside it (the trainer's is 6 GB).
+    rm -f "$images_dir/archives/$name-"*.tar "$images_dir/archives/$name-"*.tar.tmp
     log "buildah build $ref"
     buildah_ bud "${args[@]}" . >"$images_dir/build-$name.log" 2>&1 \
-        || { tail -30 "$images_dir/build-$name.log" >&2; return 1; }
+        || { tail -30 "$images_dir/build-$name.log" >&2; explain_full_disk "$images_dir/build-$name.log"; return 1; }
+    prune_stale trainer api operator  # the previous build's layers, before the archive is written
     id=$(buildah_ inspect --type image --format '{{.FromImageID}}' "$ref")
     archive=$images_dir/archives/$name-${id:0:16}.tar
     if [[ ! -f $archive ]]; then
         mkdir -p "$images_dir/archives"
-        rm -f "$images_dir/archives/$name-"*.tar  # older builds of this image
-        buildah_ push --quiet "$ref" "docker-archive:$archive.tmp:$ref" >&2
+        buildah_ push --quiet "$ref" "docker-archive:$archive.tmp:$ref" >"$images_dir/push-$name.log" 2>&1 \
+            || { cat "$images_dir/push-$name.log" >&2; rm -f "$archive.tmp"; explain_full_disk "$images_dir/push-$name.log"; return 1; }
         mv "$archive.tmp" "$archive"
     fi
     size=$(stat -c %s "$archive")
@@ -117,5 +121,4 @@ for n in "${names[@]}"; do
     echo "$line"
     { grep -v "^$n " "$list" 2>/dev/null || true; echo "$line"; } >"$list.tmp" && mv "$list.tmp" "$list"
 done
-[[ $builder == buildah ]] && prune_stale trainer api operator
 exit 0

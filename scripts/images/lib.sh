@@ -45,3 +45,12 @@ prune_stale() {  # remove the unnamed images no current build of the named image
     buildah_ rmi "${stale[@]}" >/dev/null 2>&1 || true  # one still in use (a running build) stays
     log "removed ${#stale[@]} stale layer-cache images: $((before - $(du -sm "$images_dir/storage" | cut -f1))) MB freed"
 }
+
+explain_full_disk() {  # explain_full_disk LOG: after a failed build, say so plainly when the disk was full
+    grep -q 'no space left on device' "$1" 2>/dev/null || return 0
+    log "the disk under $images_dir is full ($(df -h --output=avail "$images_dir" | tail -1 | tr -d ' ') left)."
+    log "a trainer build needs about 14 GB free: its torch layer (6 GB) and its archive for the node (6 GB)."
+    log "what the cache holds: $(du -sh "$cache"/* 2>/dev/null | sort -rh | head -5 | awk '{printf "%s %s; ", $2, $1}')"
+    log "free space, or build elsewhere with TRAINYARD_CACHE=/a/larger/disk; images from earlier builds are"
+    log "removed by each build, and \`rm -rf $images_dir\` drops them all (the next build starts cold)."
+}

@@ -245,31 +245,31 @@ class Node:
         return self.root / "volumes" / namespace / name
 
     def import_images(self, archives: list[Path]) -> None:
-        """Import docker-archives into the node's containerd (k8s.io namespace), once each, then
-        drop what the re-tagged older builds leave behind."""
+        """Import docker-archives into the node's containerd (k8s.io namespace), once each, after
+        dropping the older builds they replace (first, so the disk never holds both). Only the
+        unpacked snapshots stay: --discard-unpacked-layers lets containerd collect the layer blobs,
+        which would hold the trainer's 6 GB a second time."""
         markers = self.layout.containerd_root / "trainyard-imported"
-        imported = False
-        for archive in archives:
-            marker = markers / archive.name
-            if marker.exists():
-                continue
-            t0 = time.monotonic()
-            self.ctr("images", "import", "--no-unpack=false", str(archive))
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.touch()
-            imported = True
-            log.info("imported %s in %.1fs", archive.name, time.monotonic() - t0)
-        if imported:
+        new = [a for a in archives if not (markers / a.name).exists()]
+        if markers.exists() and new:
             self._drop_older_builds(markers, {a.name for a in archives})
+        for archive in new:
+            t0 = time.monotonic()
+            self.ctr("images", "import", "--no-unpack=false", "--discard-unpacked-layers", str(archive))
+            markers.mkdir(parents=True, exist_ok=True)
+            (markers / archive.name).touch()
+            log.info("imported %s in %.1fs", archive.name, time.monotonic() - t0)
 
     def _drop_older_builds(self, markers: Path, current: set[str]) -> None:
-        """Delete the images of earlier builds that an import re-tagged away: the CRI plugin keeps
-        each one under its `sha256:<id>` name, so its blobs and unpacked snapshots (6 GB for the
-        trainer) would stay for ever. Archives are named `<image>-<first 16 hex of the id>.tar`."""
+        """Delete the images of the earlier builds of `current`'s images, under every name: the CRI
+        plugin keeps each one as `sha256:<id>` beside its tag, so its unpacked snapshots (6 GB for
+        the trainer) would stay for ever. Archives are named `<image>-<first 16 hex of the id>.tar`."""
         names = {c.split("-")[0] for c in current}
         stale = [m for m in markers.iterdir() if m.name not in current and m.name.split("-")[0] in names]
         prefixes = {m.stem.split("-")[-1] for m in stale}
-        refs = [r for r in self.ctr("images", "ls", "-q").split() if r.startswith("sha256:") and r[7:23] in prefixes]
+        listing = [line.split() for line in self.ctr("images", "ls").splitlines()[1:]]  # REF TYPE DIGEST ...
+        digests = {cols[2] for cols in listing if cols[0].startswith("sha256:") and cols[0][7:23] in prefixes}
+        refs = [cols[0] for cols in listing if cols[2] in digests]
         if refs:
             self.ctr("images", "rm", "--sync", *refs)  # --sync: containerd collects the blobs now
             log.info("removed %d older image build(s) from the node's containerd", len(refs))
