@@ -247,18 +247,23 @@ class Node:
     def import_images(self, archives: list[Path]) -> None:
         """Import docker-archives into the node's containerd (k8s.io namespace), once each, after
         dropping the older builds they replace (first, so the disk never holds both). Only the
-        unpacked snapshots stay: --discard-unpacked-layers lets containerd collect the layer blobs,
-        which would hold the trainer's 6 GB a second time."""
+        unpacked snapshots stay: the layer blobs would hold the trainer's 6 GB a second time, so
+        they are imported unreferenced (--discard-unpacked-layers, which ctr 2.x supports only in
+        its client-side --local import) and collected once unpacked."""
         markers = self.layout.containerd_root / "trainyard-imported"
         new = [a for a in archives if not (markers / a.name).exists()]
         if markers.exists() and new:
             self._drop_older_builds(markers, {a.name for a in archives})
         for archive in new:
             t0 = time.monotonic()
-            self.ctr("images", "import", "--no-unpack=false", "--discard-unpacked-layers", str(archive))
+            self.ctr("images", "import", "--local", "--discard-unpacked-layers", str(archive))
             markers.mkdir(parents=True, exist_ok=True)
             (markers / archive.name).touch()
             log.info("imported %s in %.1fs", archive.name, time.monotonic() - t0)
+        if new:
+            # the import's lease is deleted without a collection: a lease deleted with --sync runs one
+            lease = self.ctr("leases", "create", "--expires", "1m").strip()
+            self.ctr("leases", "delete", "--sync", lease)
 
     def _drop_older_builds(self, markers: Path, current: set[str]) -> None:
         """Delete the images of the earlier builds of `current`'s images, under every name: the CRI
