@@ -4,6 +4,7 @@ import type { Evaluation, Rollout } from "../api/evaluation";
 import {
   compareEvaluationCurves,
   curveSeries,
+  timestepRange,
   diagnosticCharts,
   evaluationCurves,
   evaluationHistory,
@@ -137,5 +138,15 @@ describe("compareEvaluationCurves", () => {
       ["r2", [200]],
     ]);
     expect(out[1].runs.map((r) => r.series.y)).toEqual([[0.5], [0.7]]);
+  });
+});
+
+describe("timestepRange", () => {
+  it("draws a lone evaluation at the end of an axis that starts at 0", () => {
+    expect(timestepRange(600_064, 600_064)).toEqual([0, 600_064]);
+    expect(timestepRange(0, 0)).toEqual([0, 1]);
+  });
+  it("keeps the data's range when there are several evaluations", () => {
+    expect(timestepRange(50_000, 300_000)).toEqual([50_000, 300_000]);
   });
 });

@@ -129,6 +129,13 @@ export function evaluationCurves(evaluations: readonly Evaluation[]): Map<string
   return out;
 }
 
+/** The timestep axis of the evaluation curve. uPlot centres a single x value in a range twice as
+ * wide (one evaluation at 600,000 showed an axis to 1,200,000); a lone evaluation is drawn on an
+ * axis from 0 to its timestep instead. */
+export function timestepRange(min: number, max: number): [number, number] {
+  return min === max ? [0, max > 0 ? max : 1] : [min, max];
+}
+
 /** A curve as a chart series: win rate with its interval as the band. */
 export function curveSeries(points: readonly CurvePoint[]): MetricSeries {
   return {

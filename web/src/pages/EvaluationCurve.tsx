@@ -10,7 +10,7 @@ import type { Evaluation } from "../api/evaluation";
 import { percentTick } from "../components/MetricChart";
 import { SERIES_COLORS, withAlpha } from "../components/palette";
 import { UPlotChart } from "../components/UPlotChart";
-import { curveSeries, evaluationCurves, type CurvePoint } from "../lib/diagnostics";
+import { curveSeries, evaluationCurves, timestepRange, type CurvePoint } from "../lib/diagnostics";
 import { gamePath } from "../lib/replay";
 import { alignSeries } from "../lib/series";
 
@@ -85,7 +85,10 @@ export function EvaluationCurve({ runId, evaluations }: { runId: string; evaluat
       bands.push({ series: [base + 2, base + 1], fill: withAlpha(color, 0.15) });
     });
     return {
-      scales: { x: { time: false }, y: { range: [0, 1] as uPlot.Range.MinMax } },
+      scales: {
+        x: { time: false, range: (_u: uPlot, min: number, max: number) => timestepRange(min, max) },
+        y: { range: [0, 1] as uPlot.Range.MinMax },
+      },
       axes: [
         { label: "Timestep" },
         { label: "Win rate", size: 60, values: (_u: uPlot, ticks: number[]) => ticks.map(percentTick) },
