@@ -48,8 +48,9 @@ prune_stale() {  # remove the unnamed images no current build of the named image
 
 explain_full_disk() {  # explain_full_disk LOG: after a failed build, say so plainly when the disk was full
     grep -q 'no space left on device' "$1" 2>/dev/null || return 0
-    log "the disk under $images_dir is full ($(df -h --output=avail "$images_dir" | tail -1 | tr -d ' ') left)."
-    log "a trainer build needs about 14 GB free: its torch layer (6 GB) and its archive for the node (6 GB)."
+    log "the build ran out of disk space under $images_dir (now $(df -h --output=avail "$images_dir" | tail -1 | tr -d ' ') free)."
+    log "a trainer build that rebuilds its torch layer needs about 12 GB free (buildah holds the 6 GB twice"
+    log "until it commits the layer), then 6 GB for the archive the node imports."
     log "what the cache holds: $(du -sh "$cache"/* 2>/dev/null | sort -rh | head -5 | awk '{printf "%s %s; ", $2, $1}')"
     log "free space, or build elsewhere with TRAINYARD_CACHE=/a/larger/disk; images from earlier builds are"
     log "removed by each build, and \`rm -rf $images_dir\` drops them all (the next build starts cold)."
