@@ -17,7 +17,9 @@ source "$here/lib.sh"
 SUITE=bookworm
 PACKAGES=python3,python3-venv,ca-certificates,passwd
 node_version=$(node --version 2>/dev/null || echo none)
-key=$(inputs_key "${BASH_SOURCE[0]}" "$here/lib.sh" "$SUITE" "$PACKAGES")
+# Keyed by what goes into the base, not by lib.sh: a new base invalidates every image's layer cache,
+# the trainer's 6 GB torch layer included.
+key=$(inputs_key "${BASH_SOURCE[0]}" "$SUITE" "$PACKAGES")
 python_tag=localhost/trainyard/python-base:$key
 node_key=$(inputs_key "$key" "$node_version")
 node_tag=localhost/trainyard/node-base:$node_key
@@ -67,8 +69,14 @@ build_node_base() {
     log "built $node_tag in $((SECONDS - start))s"
 }
 
+drop_older() {  # drop_older TAG: the earlier bases of TAG's repository (their layers stay while images use them)
+    local old
+    old=$(buildah_ images --noheading --format '{{.Name}}:{{.Tag}}' --filter "reference=${1%:*}" 2>/dev/null | grep -vxF "$1" || true)
+    [[ -z $old ]] || buildah_ rmi $old >/dev/null 2>&1 || true
+}
+
 mkdir -p "$images_dir"
-have "$python_tag" || build_python_base
-have "$node_tag" || build_node_base
+have "$python_tag" || { build_python_base; drop_older "$python_tag"; }
+have "$node_tag" || { build_node_base; drop_older "$node_tag"; }
 echo "PYTHON_IMAGE=$python_tag"
 echo "NODE_IMAGE=$node_tag"
