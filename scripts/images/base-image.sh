@@ -5,8 +5,8 @@
 # npm inside the build trust what this machine trusts). Also a Node base (NODE_IMAGE for the API's
 # web stage): the same rootfs plus this machine's Node 20 install.
 #
-# Cached under $cache/images, keyed by this script's contents: a second run prints the tags and
-# does nothing. Needs root, debootstrap and buildah (make node-deps). Prints two lines:
+# Cached under $cache/images, keyed by what goes into each base (the suite, the packages, the code
+# that builds it; not comments, not lib.sh): a second run prints the tags and does nothing. Needs root, debootstrap and buildah (make node-deps). Prints two lines:
 #   PYTHON_IMAGE=localhost/trainyard/python-base:KEY
 #   NODE_IMAGE=localhost/trainyard/node-base:KEY
 set -euo pipefail
@@ -17,12 +17,6 @@ source "$here/lib.sh"
 SUITE=bookworm
 PACKAGES=python3,python3-venv,ca-certificates,passwd
 node_version=$(node --version 2>/dev/null || echo none)
-# Keyed by what goes into the base, not by lib.sh: a new base invalidates every image's layer cache,
-# the trainer's 6 GB torch layer included.
-key=$(inputs_key "${BASH_SOURCE[0]}" "$SUITE" "$PACKAGES")
-python_tag=localhost/trainyard/python-base:$key
-node_key=$(inputs_key "$key" "$node_version")
-node_tag=localhost/trainyard/node-base:$node_key
 
 mirror() {  # the Debian mirror this machine's apt uses (read at run time, never written down)
     { cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '$1 == "URIs:" { print $2 }'
@@ -72,8 +66,16 @@ build_node_base() {
 drop_older() {  # drop_older TAG: the earlier bases of TAG's repository (their layers stay while images use them)
     local old
     old=$(buildah_ images --noheading --format '{{.Name}}:{{.Tag}}' --filter "reference=${1%:*}" 2>/dev/null | grep -vxF "$1" || true)
+    # shellcheck disable=SC2086 # one name per word
     [[ -z $old ]] || buildah_ rmi $old >/dev/null 2>&1 || true
 }
+
+# A new base invalidates every image's layer cache, the trainer's 6 GB torch layer included, so the
+# key is what goes into it: `declare -f` prints the build functions' code without their comments.
+key=$(inputs_key "$(declare -f build_python_base)" "$SUITE" "$PACKAGES")
+python_tag=localhost/trainyard/python-base:$key
+node_key=$(inputs_key "$key" "$(declare -f build_node_base)" "$node_version")
+node_tag=localhost/trainyard/node-base:$node_key
 
 mkdir -p "$images_dir"
 have "$python_tag" || { build_python_base; drop_older "$python_tag"; }

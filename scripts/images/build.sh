@@ -11,7 +11,7 @@
 # layer cache keeps that layer when only the project's sources change.
 #
 # Each built image is also saved as a docker-archive under $cache/images/archives, named by its
-# image ID, for the test node to import into containerd (a warm run finds the same ID and skips).
+# image ID, for the test node to import into containerd (which skips an ID it already imported).
 # Prints one line per image: NAME ARCHIVE SIZE_BYTES SECONDS, and keeps the lines of the images
 # built last in $cache/images/archives/IMAGE_TAG.list (what the test node imports).
 set -euo pipefail
@@ -97,12 +97,9 @@ build_one() {  # build_one NAME -> prints NAME ARCHIVE SIZE SECONDS
     prune_stale trainer api operator  # the previous build's layers, before the archive is written
     id=$(buildah_ inspect --type image --format '{{.FromImageID}}' "$ref")
     archive=$images_dir/archives/$name-${id:0:16}.tar
-    if [[ ! -f $archive ]]; then
-        mkdir -p "$images_dir/archives"
-        buildah_ push --quiet "$ref" "docker-archive:$archive.tmp:$ref" >"$images_dir/push-$name.log" 2>&1 \
-            || { cat "$images_dir/push-$name.log" >&2; rm -f "$archive.tmp"; explain_full_disk "$images_dir/push-$name.log"; return 1; }
-        mv "$archive.tmp" "$archive"
-    fi
+    buildah_ push --quiet "$ref" "docker-archive:$archive.tmp:$ref" >"$images_dir/push-$name.log" 2>&1 \
+        || { cat "$images_dir/push-$name.log" >&2; rm -f "$archive.tmp"; explain_full_disk "$images_dir/push-$name.log"; return 1; }
+    mv "$archive.tmp" "$archive"
     size=$(stat -c %s "$archive")
     echo "$key $archive" >"$stamp"
     echo "$name $archive $size $((SECONDS - start))"

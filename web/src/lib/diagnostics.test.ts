@@ -4,13 +4,13 @@ import type { Evaluation, Rollout } from "../api/evaluation";
 import {
   compareEvaluationCurves,
   curveSeries,
-  timestepRange,
   diagnosticCharts,
   evaluationCurves,
   evaluationHistory,
   invalidActions,
   rolloutSeries,
   stepsPerSecond,
+  timestepRange,
 } from "./diagnostics";
 
 const rollout = (n: number, timestep: number, extra: Partial<Rollout> = {}): Rollout => ({
