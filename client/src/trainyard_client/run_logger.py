@@ -166,6 +166,7 @@ class TrainingRunLogger:
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
         self._busy = False
+        self._backlog = False  # the last cycle read a full batch: more ops wait in the log
         self._idle = threading.Condition()  # notified when the writer finishes a cycle (flush() waits on it)
         self._next_episode = 1
         self._next_rollout = 1
@@ -367,9 +368,11 @@ class TrainingRunLogger:
     def _run(self) -> None:
         closing_since: float | None = None
         while True:
+            # No pause after a full batch (more is waiting) or once closing; a failed cycle always pauses.
+            if not (self._backlog and self.db_ok) and not self._closing.is_set():
+                self._wake.wait(self.flush_interval)
             if self._closing.is_set() and closing_since is None:
                 closing_since = time.monotonic()
-            self._wake.wait(self.flush_interval)
             self._wake.clear()
             self._busy = True
             try:
@@ -405,7 +408,9 @@ class TrainingRunLogger:
                 self._open_run()
             elif not self.db_ok:
                 self._store.ping()  # cheap: the log is read and parsed again only once MongoDB answers
-            ops, nxt = self.wal.read(self._pos, max(self.buffer_size, 100))
+            limit = max(self.buffer_size, 100)
+            ops, nxt = self.wal.read(self._pos, limit)
+            self._backlog = len(ops) >= limit
             overflow = list(self._overflow)
             due = time.monotonic() - self._last_beat >= self.heartbeat_interval
             if not ops and not overflow and nxt == self._pos and not due:

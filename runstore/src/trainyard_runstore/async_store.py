@@ -71,7 +71,7 @@ class AsyncRunStore:
 
     async def _sync_index(self, run_id: str) -> None:
         """Copy a run's list fields into the run index (as ``RunStore.sync_index`` does)."""
-        doc = await self.db[layout.home(run_id)].find_one(layout.HOME_KEY)
+        doc = await self.db[layout.home(run_id)].find_one(layout.HOME_KEY, layout.WITHOUT_OPEN)
         if doc is None:
             return
         entry = {**layout.index_doc(doc), **layout.run_key(run_id)}
@@ -124,17 +124,24 @@ class AsyncRunStore:
 
     async def get_run(self, run_id: str, *, full: bool = True) -> StoredRun | None:
         """The run (``full=False``: without config, checkpoints and evaluations, which then read empty)."""
-        projection = None if full else {**layout.RUN_PROJECTION, "version": 1, "metric_specs": 1}
+        projection = layout.WITHOUT_OPEN if full else {**layout.RUN_PROJECTION, "version": 1, "metric_specs": 1}
         doc = await self.db[layout.home(run_id)].find_one(layout.HOME_KEY, projection)
         if doc is None:
             return None
         doc["_id"] = layout.run_key(run_id)["_id"]
         return StoredRun.model_validate(doc)
 
+    async def _home_parts(self, run_id: str, query: dict[str, Any]) -> tuple[dict[str, Any] | None,
+                                                                             list[dict[str, Any]]]:
+        """(the home document's open bucket, the home collection's documents matching ``query`` in order)."""
+        cursor = self.db[layout.home(run_id)].find(layout.with_home(query), layout.PARTS_PROJECTION).sort("_id", 1)
+        return layout.split_home(await cursor.to_list())
+
     async def _buckets(self, run_id: str, first: int, last: int) -> AsyncIterator[dict[str, Any]]:
         """The run's bucket documents holding ``first``..``last``, in order: one range query for the sealed
         buckets, one for the open ones in the run's home collection (see ``layout``)."""
-        resident = {d["bucket"]: d async for d in self.db[layout.home(run_id)].find(layout.resident_range(first, last))}
+        resident = layout.open_residents(*await self._home_parts(run_id, layout.resident_range(first, last)),
+                                         first, last)
         cursor = self.db[layout.episodes_collection(run_id)].find(layout.bucket_range(first, last)).sort("_id", 1)
         async for sealed in cursor:
             for doc in layout.interleave(resident, sealed):
@@ -165,11 +172,12 @@ class AsyncRunStore:
 
     async def sub_stats(self, run_id: str, first: int, last: int) -> list[SubStats]:
         pages = layout.page_range(layout.page_of(layout.bucket_of(first)), layout.page_of(layout.bucket_of(last)))
-        out: list[SubStats] = []
-        async for doc in self.db[layout.home(run_id)].find(pages).sort("_id", 1):
-            for _bucket, subs in sorted(layout.page_subs(doc).items()):
-                out.extend(s for s in subs if s.last >= first and s.first <= last)
-        return out
+        open_, docs = await self._home_parts(run_id, pages)
+        by_bucket: dict[int, list[SubStats]] = {}
+        for doc in docs:
+            by_bucket.update(layout.page_subs(doc))
+        by_bucket.update(layout.open_subs(open_))  # the page may lag behind the open bucket
+        return [s for _b, subs in sorted(by_bucket.items()) for s in subs if s.last >= first and s.first <= last]
 
     async def series(self, run_id: str, *, total: int, max_points: int | None,
                      first: int = 1, last: int | None = None, limit: int | None = None,
@@ -209,7 +217,8 @@ class AsyncRunStore:
             eps, wr = series.downsample_raw(chunks, max_points)
             return Series(eps, wr, True, math.ceil(count / max_points))
         pages = layout.page_range(layout.page_of(layout.bucket_of(first)), layout.page_of(layout.bucket_of(upper)))
-        chunks = [layout.page_raw(doc) async for doc in self.db[layout.home(run_id)].find(pages).sort("_id", 1)]
+        open_, docs = await self._home_parts(run_id, pages)
+        chunks = layout.splice_open([layout.page_raw(doc) for doc in docs], open_)
         eps, wr = series.group_pages(chunks, max_points, first, upper)
         return Series(eps, wr, True, math.ceil(count / max_points))
 

@@ -170,7 +170,7 @@ class RunStore:
     def sync_index(self, run_id: str, home_doc: dict[str, Any] | None = None) -> None:
         """Copy the run's list fields from its home document into the run index (and move the list's
         change token). Every change but episode writes calls it; ``RunWriter`` throttles it."""
-        doc = home_doc or self.home(run_id).find_one(layout.HOME_KEY)
+        doc = home_doc or self.home(run_id).find_one(layout.HOME_KEY, layout.WITHOUT_OPEN)
         if doc is None:
             return
         entry = {**layout.index_doc(doc), **layout.run_key(run_id)}
@@ -222,7 +222,7 @@ class RunStore:
         return StoredRun.model_validate(stored)
 
     def _home_doc(self, run_id: str) -> dict[str, Any] | None:
-        doc = self.home(run_id).find_one(layout.HOME_KEY)
+        doc = self.home(run_id).find_one(layout.HOME_KEY, layout.WITHOUT_OPEN)
         if doc is not None:
             doc["_id"] = layout.run_key(run_id)["_id"]
         return doc
@@ -396,7 +396,9 @@ class RunStore:
             last = (run.get("summary") or {}).get("last_episode", 0)
         if last < first:
             return []
-        resident = {d["bucket"]: d for d in self.home(run_id).find(layout.resident_range(first, last))}
+        open_, residents = layout.split_home(self.home(run_id).find(
+            layout.with_home(layout.resident_range(first, last)), layout.PARTS_PROJECTION))
+        resident = layout.open_residents(open_, residents, first, last)
         out: list[Episode] = []
         for sealed in [*self.db[layout.episodes_collection(run_id)].find(layout.bucket_range(first, last))
                        .sort("_id", 1), None]:
@@ -431,7 +433,8 @@ class RunWriter:
         self._bucket_totals: dict[int, SubStats] = {}  # per bucket, so a summary costs O(buckets)
         self._settled: tuple[int, SubStats | None] = (0, None)  # see ``_summary``
         self._bucket_cache: tuple[int, list[Episode]] | None = None
-        self._resident: set[int] = set()  # open buckets held in the home collection (see ``layout``)
+        self._open: int | None = None  # the bucket the home document holds (``layout.OPEN``)
+        self._resident: set[int] = set()  # layout-3 open buckets in the home collection: moved out on write
         self._last: Episode | None = None
         self._checkpoints: list[Checkpoint] | None = None
         self._last_rollout: Rollout | None = None
@@ -449,12 +452,17 @@ class RunWriter:
         if self._loaded:
             return
         run = self._home.find_one(layout.HOME_KEY, {"last_episode": 1, "checkpoint_paths": 1, "last_rollout": 1,
-                                                    "metric_specs": 1, "rollout_metric_specs": 1})
+                                                    "metric_specs": 1, "rollout_metric_specs": 1, layout.OPEN: 1})
+        open_ = (run or {}).get(layout.OPEN)
         if run and run.get("last_episode"):
             self._last = Episode.model_validate(run["last_episode"])
             last_page = layout.page_of(layout.bucket_of(self._last.episode))
             for doc in self._home.find(layout.page_range(0, last_page)):
                 self._subs.update(layout.page_subs(doc))
+            self._subs.update(layout.open_subs(open_))  # the page may lag behind the open bucket
+        if open_:
+            self._open = open_["bucket"]
+            self._bucket_cache = (self._open, layout.bucket_episodes(open_, 1, 1 << 62))
         self._checkpoints = [Checkpoint.model_validate(c) for c in (run or {}).get("checkpoint_paths", [])]
         if run and run.get("last_rollout"):
             self._last_rollout = Rollout.model_validate(run["last_rollout"])
@@ -484,6 +492,9 @@ class RunWriter:
             return self._bucket_cache[1]
         if self._last is None or bucket > layout.bucket_of(self._last.episode):
             return []  # nothing stored there yet: no read
+        if bucket == self._open:
+            home = self._home.find_one(layout.HOME_KEY, {layout.OPEN: 1}) or {}
+            return layout.bucket_episodes(home.get(layout.OPEN), 1, 1 << 62)
         if bucket in self._resident:
             return layout.bucket_episodes(self._home.find_one(layout.resident_key(bucket)), 1, 1 << 62)
         return layout.bucket_episodes(self._buckets.find_one(layout.bucket_key(bucket)), 1, 1 << 62)
@@ -501,35 +512,48 @@ class RunWriter:
         subs = dict(self._subs)
         subs.update({b: layout.refresh_subs(self._subs.get(b, []), m, by_bucket[b])
                      for b, m in merged_by_bucket.items()})
-        pages = [(layout.page_key(page), layout.page_doc(page, {b: v for b, v in subs.items()
-                                                               if layout.page_of(b) == page}))
-                 for page in sorted({layout.page_of(b) for b in merged_by_bucket})]
         newest = max(merged_by_bucket)
         candidate = max(episodes, key=lambda e: e.episode)
         last = candidate if self._last is None or candidate.episode >= self._last.episode else self._last
         update, totals, new_names, settled = self._summary(episodes, subs, last)
-        # One round trip in the usual case: the home document (fenced, carrying a pending heartbeat), the
-        # statistics pages and the open bucket, all in the home collection. The home statement goes first
-        # because it is the fence check: a stale writer is refused before any document lands. Buckets
-        # below the open one (a replay, or whole buckets of a large batch) go to the episodes collection
-        # after it, as does the previous open bucket once episodes moved past it (then it leaves home).
-        # Those are single replaces: FerretDB's bulk update replies can lack the nModified field that
-        # PyMongo's bulk result merge requires.
-        open_bucket = max([newest, *self._resident])
-        at_home = {b: m for b, m in merged_by_bucket.items() if b in self._resident or b == open_bucket}
-        self.store.update_home(self.run_id, update, [*pages, *((layout.resident_key(b), layout.resident_doc(b, m))
-                                                              for b, m in sorted(at_home.items()))])
-        self._resident |= set(at_home)
-        for bucket, merged in merged_by_bucket.items():
-            if bucket not in at_home:
-                self._seal(bucket, merged)
-        for bucket in sorted(self._resident - {open_bucket}):
-            self._seal(bucket, merged_by_bucket.get(bucket) or self._bucket_episodes(bucket))
-            self._home.delete_one(layout.resident_key(bucket))
-            self._resident.discard(bucket)
+        current = self._open if self._open is not None else (
+            layout.bucket_of(self._last.episode) if self._last is not None else newest)
+        new_open = max(newest, current)
+        fields = update["$set"]
+        if set(merged_by_bucket) == {new_open} and self._open in (None, new_open) and not self._resident:
+            # The usual flush: episodes appended to the open bucket, which the home document holds with its
+            # statistics rows: one statement, the fenced home update (see ``RunStore.update_home``).
+            fields[layout.OPEN] = layout.open_doc(new_open, merged_by_bucket[new_open], subs[new_open])
+            self.store.update_home(self.run_id, update)
+        else:
+            # Episodes moved past the open bucket, or a replay reached older ones. First the home document
+            # (the fence check) with the statistics pages and the open bucket complete, then the buckets that
+            # are or become sealed, then the new open bucket home: a crash in between leaves every episode
+            # somewhere, and a bucket in both places is read from home. The seals are single replaces:
+            # FerretDB's bulk update replies can lack the nModified field PyMongo's bulk result merge needs.
+            moving = new_open != self._open
+            if self._open is not None and self._open in merged_by_bucket:
+                fields[layout.OPEN] = layout.open_doc(self._open, merged_by_bucket[self._open], subs[self._open])
+            pages = [(layout.page_key(page), layout.page_doc(page, {b: v for b, v in subs.items()
+                                                                   if layout.page_of(b) == page}))
+                     for page in sorted({layout.page_of(b) for b in merged_by_bucket})]
+            self.store.update_home(self.run_id, update, pages)
+            leaving = set(self._resident) | ({self._open} if moving and self._open is not None else set())
+            for bucket in sorted((set(merged_by_bucket) | leaving) - (set() if moving else {new_open})):
+                self._seal(bucket, merged_by_bucket.get(bucket) or self._bucket_episodes(bucket))
+            if moving:
+                opened = merged_by_bucket.get(new_open) or self._bucket_episodes(new_open)
+                self.store.update_home(self.run_id, {"$set": {layout.OPEN: layout.open_doc(
+                    new_open, opened, subs.get(new_open, []))}, "$inc": {"version": 1}})
+                merged_by_bucket.setdefault(new_open, opened)
+            for bucket in sorted(self._resident):
+                self._home.delete_one(layout.resident_key(bucket))
+            self._resident.clear()
+        self._open = new_open
         # Only after every write succeeded does the in-memory view move on.
         self._subs = subs
-        self._bucket_cache = (newest, merged_by_bucket[newest])
+        if new_open in merged_by_bucket:
+            self._bucket_cache = (new_open, merged_by_bucket[new_open])
         self._last = last
         self._bucket_totals = totals
         self._settled = settled
