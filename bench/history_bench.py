@@ -34,6 +34,7 @@ from tests.support.ferretdb import FerretDB  # noqa: E402
 from tests.support.processes import ApiServer  # noqa: E402
 
 INGEST_EPISODES = 20_000
+INGEST_ROUNDS = 5
 LIST_RUNS = 10_000
 LONG_RUN = 1_000_000
 FULL_RUN = 200_000
@@ -319,9 +320,13 @@ def main() -> None:
                                      f"{ms:.1f} ms", ""])
             finally:
                 api.stop()
-            rate = ingest(settings("ingest"), tmp)
-            rows.append(["logger ingest through close() (log_episode, batched writes)",
-                         f"{rate['rate']:,.0f} episodes/s ({rate['cpu_us']:.1f} µs CPU each)", "≥ 35,000/s"])
+            # Rounds of a fraction of a second each vary with this VM's scheduling: the median and the range.
+            rounds = [ingest(settings("ingest"), tmp / f"ingest-{i}") for i in range(INGEST_ROUNDS)]
+            rates = sorted(r["rate"] for r in rounds)
+            cpu = statistics.median(r["cpu_us"] for r in rounds)
+            rows.append([f"logger ingest through close() (log_episode, batched writes), median of {INGEST_ROUNDS}",
+                         f"{statistics.median(rates):,.0f} episodes/s ({rates[0]:,.0f}–{rates[-1]:,.0f}; "
+                         f"{cpu:.1f} µs CPU each)", "≥ 35,000/s"])
             for name in results:
                 rows.append([f"log_episode + flush() per episode, {name} database",
                              f"{results[name]['flush rate']:,.0f} /s ({results[name]['flush ops']:.2f} operations "
