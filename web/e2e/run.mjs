@@ -205,6 +205,32 @@ const scenarios = {
     if (run.status !== "running") assert.equal(lines.length - 1, run.episodes, "export.csv has one line per episode");
   },
 
+  async link(page, fixture) {
+    // Opened from a link (a bookmark, a shared URL): the run's data is requested once, together with the
+    // page's lazily loaded code rather than after it has arrived.
+    const runId = fixture.compare_run_ids[0];
+    const path = `/api/training-runs/${encodeURIComponent(runId)}`;
+    const requested = [];
+    page.on("request", (request) => {
+      if (new URL(request.url()).pathname === path) requested.push(request.url());
+    });
+    await page.goto(`${BASE_URL}/training/${encodeURIComponent(runId)}`);
+    await expectChart(page, "chart-total_reward", { series: [2, 4], minPoints: 1 });
+    const timing = await page.evaluate((apiPath) => {
+      const entries = performance.getEntriesByType("resource");
+      const code = entries.find((e) => /\/assets\/RunDetailPage-[^/]+\.js$/.test(e.name));
+      const data = entries.find((e) => new URL(e.name).pathname === apiPath);
+      return { codeEnd: code?.responseEnd, dataStart: data?.startTime };
+    }, path);
+    assert.ok(timing.codeEnd !== undefined && timing.dataStart !== undefined, "the page's code and data were loaded");
+    assert.ok(
+      timing.dataStart < timing.codeEnd,
+      `the run's data was requested at ${Math.round(timing.dataStart)} ms, after the page's code arrived ` +
+        `(${Math.round(timing.codeEnd)} ms)`,
+    );
+    assert.equal(requested.length, 1, `the run's detail was requested ${requested.length} times`);
+  },
+
   async failed(page, fixture) {
     if (!fixture.failed_run_id) return "skipped: no failed_run_id";
     await openList(page);
