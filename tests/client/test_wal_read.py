@@ -52,3 +52,23 @@ def test_a_writer_far_behind_reads_the_file(tmp_path, monkeypatch):
     assert end == log.end()
     assert [op.payload.episode for op in ops if op.kind == "episode"] == list(range(1, 31))
     log.close()
+
+
+@pytest.mark.timeout(60)
+def test_a_fully_written_segment_past_the_roll_size_gives_way_to_a_new_one(tmp_path, monkeypatch):
+    """A long run's log rolls over once the writer has caught up (every 8 MB, about 50,000 episodes).
+    The roll used to take the log's lock twice and hang the writer thread: nothing more reached the
+    database, and close() never returned."""
+    monkeypatch.setattr(wal, "ROLL_BYTES", 2_000)
+    log = wal.WriteAheadLog(tmp_path)
+    first_segment = log.current
+    _append(log, 1, 30)
+    ops, end = log.read(log.committed, 10_000)
+    log.commit(end)
+    assert log.current == first_segment + 1 and log.committed == wal.Position(log.current, 0)
+    assert wal.segments(tmp_path) == [log.current]
+    _append(log, 31, 35)  # the next ops go to the new segment, and only they are left to write
+    rest, _ = log.read(log.committed, 10_000)
+    assert [op.payload.episode for op in rest if op.kind == "episode"] == [31, 32, 33, 34, 35]
+    assert wal.read_committed(tmp_path)["segment"] == log.current
+    log.close()

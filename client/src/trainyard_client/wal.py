@@ -214,13 +214,14 @@ class WriteAheadLog:
             self._oldest = pos.segment
         if pos.segment == self.current and pos.offset >= ROLL_BYTES and self._fd is not None:
             with self._lock:
-                if self._written == pos.offset:  # nothing appended since: start a fresh segment
+                rolled = self._written == pos.offset  # nothing appended since: start a fresh segment
+                if rolled:
                     os.close(self._fd)
                     (self.directory / segment_name(self.current)).unlink(missing_ok=True)
                     self.current += 1
                     self._open(self.current)
-                    self.committed = Position(self.current, 0)
-                    self.commit(self.committed)
+            if rolled:  # outside the lock, which commit takes (it is not reentrant)
+                self.commit(Position(self.current, 0))
 
     def pending_bytes(self, pos: Position) -> int:
         total = 0
