@@ -29,6 +29,7 @@ function lazyPage<M>(load: () => Promise<M>, pick: (module: M) => ComponentType)
 }
 
 // The chart pages carry uPlot: load them on first use so the list opens quickly.
+const RUN_PAGE = "/training/:runId"; // the route, and what preloadRoute recognises
 const { Page: RunDetailPage, preload: loadRunDetailPage } = lazyPage(
   () => import("./pages/RunDetailPage"),
   (m) => m.RunDetailPage,
@@ -46,7 +47,7 @@ const ComparePage = lazy(() => import("./pages/ComparePage").then((m) => ({ defa
  * when the path needs nothing early.
  */
 export function preloadRoute(client: QueryClient, pathname: string): Promise<unknown> | null {
-  const runId = matchPath("/training/:runId", pathname)?.params.runId;
+  const runId = matchPath(RUN_PAGE, pathname)?.params.runId;
   if (!runId || runId === "compare") return null;
   void client.prefetchQuery(runDetailOptions(runId));
   return loadRunDetailPage();
@@ -77,7 +78,7 @@ export function App() {
             <Route path="/" element={<HomePage />} />
             <Route path="/training" element={<RunListPage />} />
             <Route path="/training/compare" element={<ComparePage />} />
-            <Route path="/training/:runId" element={<RunDetailPage />} />
+            <Route path={RUN_PAGE} element={<RunDetailPage />} />
             <Route path="/training/:runId/games/:n/:move?" element={<GameReplayPage />} />
             <Route path="/benchmarks" element={<BenchmarksPage />} />
             <Route path="/ladder" element={<LadderPage />} />

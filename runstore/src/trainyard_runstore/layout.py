@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -248,9 +249,8 @@ def splice_open(chunks: list[tuple[dict[str, str], dict[str, Any]]], open_: dict
     b = open_["bucket"]
     before, after = [], []
     for kinds, raw in chunks:
-        buckets = raw["bucket"]
-        lo = next((i for i, v in enumerate(buckets) if v >= b), len(buckets))
-        hi = next((i for i in range(lo, len(buckets)) if buckets[i] > b), len(buckets))
+        buckets = raw["bucket"]  # sorted: a binary search, not a Python pass over every row of a long run
+        lo, hi = bisect_left(buckets, b), bisect_right(buckets, b)
         if lo:
             before.append((kinds, {k: v[:lo] for k, v in raw.items()}))
         if hi < len(buckets):
