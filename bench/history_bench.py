@@ -24,7 +24,7 @@ from pymongo import MongoClient, monitoring
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from trainyard_client.run_logger import TrainingRunLogger  # noqa: E402
-from trainyard_runstore import layout  # noqa: E402
+from trainyard_runstore import layout, rows  # noqa: E402
 from trainyard_runstore.schema import Episode, RunRecord, RunStats  # noqa: E402
 from trainyard_runstore.settings import MongoSettings  # noqa: E402
 from trainyard_runstore.sync_store import RunStore  # noqa: E402
@@ -81,9 +81,10 @@ def seed_crowd(store: RunStore) -> None:
     """CROWD_RUNS complete runs of CROWD_EPISODES episodes each, written as the store lays them out
     (home document and statistics page, episode bucket, index entry) but in bulk, to seed quickly."""
     eps = episodes(CROWD_EPISODES)
-    subs = {b: layout.sub_stats(eps[b * layout.BUCKET_SIZE:(b + 1) * layout.BUCKET_SIZE])
+    as_rows = [rows.of(ep) for ep in eps]
+    subs = {b: layout.sub_stats(as_rows[b * layout.BUCKET_SIZE:(b + 1) * layout.BUCKET_SIZE])
             for b in range(layout.bucket_of(CROWD_EPISODES) + 1)}
-    buckets = [layout.bucket_doc(b, eps[b * layout.BUCKET_SIZE:(b + 1) * layout.BUCKET_SIZE]) for b in subs]
+    buckets = [layout.bucket_doc(b, as_rows[b * layout.BUCKET_SIZE:(b + 1) * layout.BUCKET_SIZE]) for b in subs]
     page = layout.page_doc(0, subs)
     summary = layout.summarize((s for v in subs.values() for s in v), eps[-1]).model_dump()
     store.ensure_indexes()

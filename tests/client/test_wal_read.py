@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from trainyard_client import wal
 from trainyard_client.spill import Op
+from trainyard_runstore import rows
 from trainyard_runstore.schema import Checkpoint, Episode, utcnow
 
 pytestmark = pytest.mark.unit
@@ -15,8 +16,8 @@ def _append(log: wal.WriteAheadLog, first: int, last: int) -> None:
     for n in range(first, last + 1):
         ep = Episode(episode=n, total_reward=n / 3, steps=n, win=n % 2 == 0, time=utcnow(),
                      metrics={"score": float(n)} if n % 5 == 0 else {})
-        op = Op("episode", ep)
-        log.append_line(op.to_json(), op)
+        op = Op("episode", rows.of(ep))
+        log.append_line(op.to_json(), op.payload)
         if n % 7 == 0:  # other ops between the episodes are read back from their lines
             log.append(Op("checkpoint", Checkpoint(episode=n, timestep=n * 10, path=f"/c/{n}.zip", time=utcnow())))
             log.append(Op("status", {"status": "running", "time": utcnow().isoformat()}))
@@ -39,7 +40,7 @@ def test_what_the_writer_takes_from_memory_is_what_the_file_holds(tmp_path, monk
     rest, rest_end = log.read(log.committed, 10_000)
     from_file, _ = wal.WriteAheadLog(tmp_path, create=False).read(end, 10_000)
     assert rest_end == log.end() and _as_records(rest) == _as_records(from_file)
-    assert [op.payload.episode for op in taken + rest if op.kind == "episode"] == list(range(1, 61))
+    assert [op.payload[rows.EPISODE] for op in taken + rest if op.kind == "episode"] == list(range(1, 61))
     log.close()
 
 
@@ -50,7 +51,7 @@ def test_a_writer_far_behind_reads_the_file(tmp_path, monkeypatch):
     assert log._take_recent(log.committed, 100) is None  # noqa: SLF001
     ops, end = log.read(log.committed, 100)
     assert end == log.end()
-    assert [op.payload.episode for op in ops if op.kind == "episode"] == list(range(1, 31))
+    assert [op.payload[rows.EPISODE] for op in ops if op.kind == "episode"] == list(range(1, 31))
     log.close()
 
 
@@ -69,6 +70,6 @@ def test_a_fully_written_segment_past_the_roll_size_gives_way_to_a_new_one(tmp_p
     assert wal.segments(tmp_path) == [log.current]
     _append(log, 31, 35)  # the next ops go to the new segment, and only they are left to write
     rest, _ = log.read(log.committed, 10_000)
-    assert [op.payload.episode for op in rest if op.kind == "episode"] == [31, 32, 33, 34, 35]
+    assert [op.payload[rows.EPISODE] for op in rest if op.kind == "episode"] == [31, 32, 33, 34, 35]
     assert wal.read_committed(tmp_path)["segment"] == log.current
     log.close()

@@ -13,7 +13,7 @@ import asyncio
 
 import pytest
 from pymongo import MongoClient, monitoring
-from trainyard_runstore import layout
+from trainyard_runstore import layout, rows
 from trainyard_runstore.async_store import AsyncRunStore
 from trainyard_runstore.schema import Episode, RunRecord
 from trainyard_runstore.sync_store import RunStore
@@ -156,7 +156,8 @@ def test_a_layout_2_run_is_read_as_it_is_and_its_next_write_opens_a_bucket_at_ho
 def test_a_layout_3_run_is_read_as_it_is_and_its_next_write_moves_its_open_bucket(store, mongo_settings):
     store.create_run(RunRecord(run_id="old", agent_id="a"))
     store.writer("old").import_episodes(eps(1, 1000))
-    store.home("old").insert_one(layout.resident_doc(1, eps(1001, 1400)))  # layout 3's open bucket document
+    # layout 3's open bucket document
+    store.home("old").insert_one(layout.resident_doc(1, [rows.of(e) for e in eps(1001, 1400)]))
     store.home("old").update_one(layout.HOME_KEY, {"$set": {"last_episode": layout.episode_to_doc(eps(1400, 1400)[0]),
                                                            "summary.episodes": 1400, "summary.last_episode": 1400}})
     assert [e.episode for e in store.episodes("old")] == list(range(1, 1401))

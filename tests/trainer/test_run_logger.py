@@ -6,7 +6,7 @@ import pytest
 from pymongo import monitoring
 from trainyard_client import spill, wal
 from trainyard_client.run_logger import RollingWinRate, TrainingRunLogger
-from trainyard_runstore import layout
+from trainyard_runstore import layout, rows
 from trainyard_runstore.schema import RunStatus
 from trainyard_runstore.settings import MongoSettings
 from trainyard_runstore.sync_store import RunStore
@@ -165,7 +165,7 @@ def test_spill_file_of_an_older_trainer_is_replayed_by_the_cli(mongo_settings, t
 
     path = tmp_path / "r1" / spill.SPILL_NAME
     spill.append(path, [spill.Op("run", RunRecord(run_id="r1", agent_id="a"))]
-                 + [spill.Op("episode", Episode(episode=i, total_reward=1.0, steps=1)) for i in range(1, 11)]
+                 + [spill.Op("episode", rows.of(Episode(episode=i, total_reward=1.0, steps=1))) for i in range(1, 11)]
                  + [spill.Op("status", {"status": "completed"})])
     monkeypatch.setenv("MONGODB_URI", mongo_settings.uri)
     monkeypatch.setenv("MONGODB_DB_NAME", mongo_settings.db_name)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from pymongo.errors import ConnectionFailure, ExecutionTimeout, OperationFailure, PyMongoError, WTimeoutError
+from trainyard_runstore import rows
 from trainyard_runstore.liveness import StaleWriter
 from trainyard_runstore.metrics import MetricSpec, check_name, check_rollout_name
 from trainyard_runstore.schema import (
@@ -217,9 +218,9 @@ class TrainingRunLogger:
         if _finite(ep):
             line = _EPISODE_LINE + ep.model_dump_json(exclude_none=True, exclude=None if metrics else _NO_METRICS) + "}"
         else:  # model_dump_json writes NaN and inf as null; the slower dump keeps them (as json.dumps writes)
-            line = Op("episode", ep).to_json()
+            line = Op("episode", rows.of(ep)).to_json()
         # On disk before returning: one write() of one JSON line (see ``wal``).
-        self._log_line(line, "episode", ep, Op("episode", ep))
+        self._log_line(line, "episode", rows.of(ep), episode=True)
         self._next_episode += 1
         self.episodes_logged += 1
         return ep
@@ -272,12 +273,12 @@ class TrainingRunLogger:
             return
         self._log_line(line, op.kind, op.payload)
 
-    def _log_line(self, line: str, kind: str, payload: Any, episode: Op | None = None) -> None:
+    def _log_line(self, line: str, kind: str, payload: Any, *, episode: bool = False) -> None:
         if self.stale:
             return  # superseded by a newer attempt: nothing this process logs may reach the run any more
         try:
             assert self.wal is not None, "start() first"
-            self.wal.append_line(line, episode)
+            self.wal.append_line(line, payload if episode else None)
         except OSError as exc:
             # A full or failing volume: the op goes to MongoDB from memory, and the caller learns of it
             # (a status op must still land: it is how the run records why it ended).
@@ -475,4 +476,4 @@ class TrainingRunLogger:
         self.episodes_written += written
         for op in ops:
             if op.kind == "episode":
-                self._max_written_episode = max(self._max_written_episode, op.payload.episode)
+                self._max_written_episode = max(self._max_written_episode, op.payload[rows.EPISODE])

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, TypeAdapter
+from trainyard_runstore import rows
+from trainyard_runstore.rows import Row
 from trainyard_runstore.schema import (
     Attempt,
     Checkpoint,
@@ -37,15 +39,16 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Op:
+    """One logged operation. An episode's payload is a row (``trainyard_runstore.rows``), the form the
+    writer keeps thousands of without burdening the garbage collector; other payloads are models or dicts."""
+
     kind: str
     payload: Any
     segment: int = -1  # the write-ahead log segment it was read from (``wal``); -1: not from one
 
     def to_json(self) -> str:
-        if hasattr(self.payload, "model_dump"):
-            body = self.payload.model_dump(mode="json", exclude_none=True)
-        else:
-            body = self.payload
+        payload = rows.episode(self.payload) if self.kind == "episode" else self.payload
+        body = payload.model_dump(mode="json", exclude_none=True) if hasattr(payload, "model_dump") else payload
         return json.dumps({"op": self.kind, "data": body}, separators=(",", ":"))
 
     @classmethod
@@ -53,10 +56,10 @@ class Op:
         if line.startswith(_EPISODE_PREFIX if isinstance(line, str) else _EPISODE_PREFIX.encode()):
             # The writer thread reads back every logged episode: parsing and validating the whole line in
             # pydantic's core is about twice as fast as json.loads followed by model_validate.
-            return cls("episode", _EpisodeLine.model_validate_json(line).data)
+            return cls("episode", rows.of(_EpisodeLine.model_validate_json(line).data))
         raw = json.loads(line)
         kind, data = raw["op"], raw["data"]
-        parsers = {"run": RunRecord.model_validate, "episode": Episode.model_validate,
+        parsers = {"run": RunRecord.model_validate, "episode": lambda d: rows.of(Episode.model_validate(d)),
                    "checkpoint": Checkpoint.model_validate, "attempt": Attempt.model_validate,
                    "rollout": Rollout.model_validate, "evaluation": EvaluationResult.model_validate}
         return cls(kind, parsers[kind](data) if kind in parsers else data)
@@ -88,7 +91,7 @@ def parse_lines(lines: Iterable[bytes]) -> list[Op]:
         if not run:
             return
         try:
-            out.extend(Op("episode", ep) for ep in _EPISODES.validate_json(
+            out.extend(Op("episode", rows.of(ep)) for ep in _EPISODES.validate_json(
                 b"[" + b",".join(line[_DATA_START:-1] for line in run) + b"]"))
         except ValueError:  # one bad line: find it line by line
             for line in run:
@@ -142,14 +145,14 @@ def apply(store: RunStore, run_id: str, ops: Iterable[Op], *, replay: bool = Fal
     refused when the run has moved on to a newer status or a later attempt.
     """
     writer = store.writer(run_id)
-    batch: list[Episode] = []
+    batch: list[Row] = []
     rollouts: list[Rollout] = []
     episodes = 0
 
     def flush() -> None:
         nonlocal episodes
         if batch:
-            writer.write_episodes(batch)
+            writer.write_rows(batch)
             episodes += len(batch)
             batch.clear()
         if rollouts:

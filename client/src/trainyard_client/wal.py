@@ -28,6 +28,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from trainyard_runstore import rows
+from trainyard_runstore.rows import Row
+
 from trainyard_client.spill import Op, parse_lines
 
 COMMITTED = "wal.committed"
@@ -73,8 +76,9 @@ class WriteAheadLog:
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._written = 0
-        # This process's lines not yet committed, in order: (start, end, the episode op or the line's bytes).
-        self._recent: deque[tuple[int, int, Op | bytes]] = deque()
+        # This process's lines not yet committed, in order: (start, end, the episode's row or the line's bytes).
+        # Plain tuples of plain values: thousands wait here, and the garbage collector stops tracking them.
+        self._recent: deque[tuple[int, int, Row | bytes]] = deque()
         self._lock_fd: int | None = None
         if create:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -95,9 +99,9 @@ class WriteAheadLog:
     def append(self, op: Op) -> None:
         self.append_line(op.to_json())
 
-    def append_line(self, line: str, episode: Op | None = None) -> None:
-        """Append one line; ``episode``: the validated episode op the line holds, which the writer thread
-        then takes from memory instead of parsing the line again (see ``read``)."""
+    def append_line(self, line: str, episode: Row | None = None) -> None:
+        """Append one line; ``episode``: the row of the validated episode the line holds, which the writer
+        thread then takes from memory instead of parsing the line again (see ``read``)."""
         data = (line + "\n").encode()
         with self._lock:
             if self._fd is None:
@@ -107,8 +111,6 @@ class WriteAheadLog:
             self._written += len(data)
             if len(self._recent) >= RECENT_LIMIT:
                 self._recent.popleft()  # the writer is far behind (the database is away): it reads the file
-            if episode is not None:
-                episode.segment = self.current
             self._recent.append((start, self._written, episode if episode is not None else data))
 
     def end(self) -> Position:
@@ -135,7 +137,7 @@ class WriteAheadLog:
             if lines:
                 ops.extend(self._own(parse_lines(lines)))
                 lines = []
-            ops.append(item)
+            ops.append(Op("episode", item, self.current))
         if lines:
             ops.extend(self._own(parse_lines(lines)))
         return ops, Position(self.current, taken[-1][1])
@@ -236,7 +238,7 @@ class WriteAheadLog:
         newest = self.last_episode
         for op in self.iter_all(self.committed):
             if op.kind == "episode":
-                newest = max(newest, op.payload.episode)
+                newest = max(newest, op.payload[rows.EPISODE])
         return newest
 
     def iter_all(self, start: Position) -> Iterator[Op]:

@@ -53,13 +53,13 @@ import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import Any
 
 from bson import Binary, ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from trainyard_runstore import metrics, packing
+from trainyard_runstore import metrics, packing, rows
+from trainyard_runstore.rows import Row
 from trainyard_runstore.schema import STORAGE, Episode, EvalGame, Rollout, RunHead, RunStats, RunStatus
 
 LAYOUT = 4
@@ -189,7 +189,7 @@ def resident_range(first: int, last: int) -> dict[str, Any]:
 RESIDENTS = {"_id": {"$gte": resident_id(0), "$lte": resident_id(10**7 - 1)}}  # every open bucket of a run
 
 
-def resident_doc(bucket: int, episodes: list[Episode]) -> dict[str, Any]:
+def resident_doc(bucket: int, episodes: list[Row]) -> dict[str, Any]:
     return {**bucket_doc(bucket, episodes), **resident_key(bucket)}
 
 
@@ -205,7 +205,7 @@ def with_home(query: dict[str, Any]) -> dict[str, Any]:
     return {"$or": [query, HOME_KEY]}
 
 
-def open_doc(bucket: int, episodes: list[Episode], subs: list[SubStats]) -> dict[str, Any]:
+def open_doc(bucket: int, episodes: list[Row], subs: list[SubStats]) -> dict[str, Any]:
     """The open bucket as the home document holds it: the bucket document and its statistics rows."""
     doc = bucket_doc(bucket, episodes)
     del doc["_id"]
@@ -411,12 +411,6 @@ class SubStats:
                 "aggs": {k: dict(v.__dict__) for k, v in sorted(self.aggs.items())}}
 
 
-def _values(episodes: list[Episode], name: str) -> list[Any]:
-    if name in _EPISODE_FIELDS:
-        return list(map(attrgetter(name), episodes))  # a C loop: about twice a comprehension's speed
-    return [ep.metrics.get(name) for ep in episodes]
-
-
 def _agg_of(seg: list[Any], nulls: bool = True) -> Agg | None:
     if nulls and None in seg:
         seg = [v for v in seg if v is not None]
@@ -425,16 +419,16 @@ def _agg_of(seg: list[Any], nulls: bool = True) -> Agg | None:
     return Agg(len(seg), float(sum(seg)), float(min(seg)), float(max(seg)), float(seg[-1]))
 
 
-def sub_stats(episodes: Iterable[Episode]) -> list[SubStats]:
-    """Group sorted episodes into SUB_SIZE-aligned sub-buckets (column-wise: one slice per metric)."""
+def sub_stats(episodes: Iterable[Row]) -> list[SubStats]:
+    """Group sorted episode rows into SUB_SIZE-aligned sub-buckets (column-wise: one slice per metric)."""
     eps = list(episodes)
     if not eps:
         return []
-    names = [m.name for m in metrics.EPISODE_METRICS] + sorted({n for ep in eps for n in ep.metrics})
-    cols = {n: _values(eps, n) for n in names}
+    names = [m.name for m in metrics.EPISODE_METRICS] + sorted(rows.custom_names(eps))
+    cols = {n: rows.column(eps, n) for n in names}
     nulls = {n: col.count(None) for n, col in cols.items()}
     cols = {n: col for n, col in cols.items() if nulls[n] < len(col)}  # all-null columns have no stats
-    numbers = [ep.episode for ep in eps]
+    numbers = rows.column(eps, "episode")
     starts = [0] + [i for i in range(1, len(numbers))
                     if (numbers[i] - 1) // SUB_SIZE != (numbers[i - 1] - 1) // SUB_SIZE]
     out = []
@@ -448,15 +442,15 @@ def sub_stats(episodes: Iterable[Episode]) -> list[SubStats]:
     return out
 
 
-def refresh_subs(old: list[SubStats], merged: list[Episode], new: Iterable[Episode]) -> list[SubStats]:
+def refresh_subs(old: list[SubStats], merged: list[Row], new: Iterable[Row]) -> list[SubStats]:
     """A bucket's sub-stats after ``new`` episodes were merged in: only the sub-buckets they touch
     are recomputed (from ``merged``, the bucket's complete sorted episodes)."""
-    changed = {(ep.episode - 1) // SUB_SIZE for ep in new}
+    changed = {(ep[rows.EPISODE] - 1) // SUB_SIZE for ep in new}
     by_sub = {(s.first - 1) // SUB_SIZE: s for s in old}
     for k in changed:
         by_sub.pop(k, None)
     by_sub.update({(s.first - 1) // SUB_SIZE: s
-                   for s in sub_stats(ep for ep in merged if (ep.episode - 1) // SUB_SIZE in changed)})
+                   for s in sub_stats(ep for ep in merged if (ep[rows.EPISODE] - 1) // SUB_SIZE in changed)})
     return [by_sub[k] for k in sorted(by_sub)]
 
 
@@ -470,17 +464,17 @@ def total(subs: Iterable[SubStats]) -> SubStats | None:
     return out
 
 
-def merge_episodes(existing: Iterable[Episode], new: Iterable[Episode]) -> list[Episode]:
-    """Merge by episode number (a replayed episode replaces itself), sorted."""
-    by_number = {ep.episode: ep for ep in existing}
+def merge_episodes(existing: Iterable[Row], new: Iterable[Row]) -> list[Row]:
+    """Merge episode rows by number (a replayed episode replaces itself), sorted."""
+    by_number = {ep[rows.EPISODE]: ep for ep in existing}
     for ep in new:
-        by_number[ep.episode] = ep
+        by_number[ep[rows.EPISODE]] = ep
     return [by_number[n] for n in sorted(by_number)]
 
 
-def episode_columns(episodes: Iterable[Episode]) -> packing.Columns:
+def episode_columns(episodes: list[Row]) -> packing.Columns:
     """The columns a bucket of these episodes needs: the built-ins, then every custom metric present."""
-    custom = sorted({name for ep in episodes for name in ep.metrics})
+    custom = sorted(rows.custom_names(episodes))
     cols = [("episode", "int")]
     cols += [(m.name, packing.STORED_KIND[m.type]) for m in metrics.EPISODE_METRICS]
     cols += [("time", "opt_time")]
@@ -488,18 +482,15 @@ def episode_columns(episodes: Iterable[Episode]) -> packing.Columns:
     return tuple(cols)
 
 
-_EPISODE_FIELDS = frozenset(Episode.model_fields)
-
-
-def bucket_doc(bucket: int, episodes: list[Episode]) -> dict[str, Any]:
-    """The bucket document for a bucket's complete, sorted episodes (packed, self-describing)."""
+def bucket_doc(bucket: int, episodes: list[Row]) -> dict[str, Any]:
+    """The bucket document for a bucket's complete, sorted episode rows (packed, self-describing)."""
     columns = episode_columns(episodes)
-    values = {name: _values(episodes, name) for name, _ in columns}
+    values = {name: rows.column(episodes, name) for name, _ in columns}
     return {
         **bucket_key(bucket),
         "bucket": bucket,
-        "first_episode": episodes[0].episode,
-        "last_episode": episodes[-1].episode,
+        "first_episode": episodes[0][rows.EPISODE],
+        "last_episode": episodes[-1][rows.EPISODE],
         "count": len(episodes),
         "format": packing.FORMAT,
         "columns": columns_text(columns),
@@ -525,15 +516,15 @@ _STAT_FIELDS = (("n", "int"), ("sum", "float"), ("min", "float"), ("max", "float
 
 def page_doc(page: int, subs_by_bucket: dict[int, list[SubStats]]) -> dict[str, Any]:
     """A stats page: the sub-bucket statistics of up to PAGE_BUCKETS buckets (packed, self-describing)."""
-    rows = [(b, s) for b, subs in sorted(subs_by_bucket.items()) for s in subs]
-    names = sorted({name for _, s in rows for name in s.aggs})
+    entries = [(b, s) for b, subs in sorted(subs_by_bucket.items()) for s in subs]
+    names = sorted({name for _, s in entries for name in s.aggs})
     columns: list[tuple[str, str]] = [("bucket", "int"), ("first", "int"), ("last", "int"), ("count", "int")]
     columns += [(f"{name}.{f}", kind) for name in names for f, kind in _STAT_FIELDS]
-    values: dict[str, list[Any]] = {"bucket": [b for b, _ in rows], "first": [s.first for _, s in rows],
-                               "last": [s.last for _, s in rows], "count": [s.count for _, s in rows]}
+    values: dict[str, list[Any]] = {"bucket": [b for b, _ in entries], "first": [s.first for _, s in entries],
+                                    "last": [s.last for _, s in entries], "count": [s.count for _, s in entries]}
     empty = Agg()
     for name in names:
-        aggs = [s.aggs.get(name, empty) for _, s in rows]
+        aggs = [s.aggs.get(name, empty) for _, s in entries]
         values[f"{name}.n"] = [a.n for a in aggs]
         values[f"{name}.sum"] = [a.sum for a in aggs]
         values[f"{name}.min"] = [a.min for a in aggs]
@@ -654,6 +645,22 @@ def bucket_episodes(doc: dict[str, Any] | None, first: int, last: int) -> list[E
             row["metrics"] = {k: v for k, v in custom.items() if v is not None}
             out.append(Episode.model_construct(**row))
     return out
+
+
+def bucket_rows(doc: dict[str, Any] | None) -> list[Row]:
+    """A stored bucket's episodes as rows (what the writer merges new episodes into)."""
+    if not doc:
+        return []
+    columns = doc_columns(doc)
+    raw = packing.unpack_raw(doc["packed"], columns)
+    kinds = dict(columns)
+    values = [packing.decode(raw[n], kinds[n]) if n in kinds else [None] * len(raw["episode"])
+              for n in rows.FIELDS if n != "metrics"]
+    custom = [(n, packing.decode(raw[n], kind)) for n, kind in columns if n not in rows.INDEX]
+    n = len(raw["episode"])
+    values.insert(rows.METRICS, [tuple((name, col[i]) for name, col in custom if col[i] is not None)
+                                 for i in range(n)] if custom else [()] * n)
+    return list(zip(*values, strict=True))
 
 
 def bucket_columns(doc: dict[str, Any], first: int, last: int, names: list[str] | None = None) -> dict[str, list[Any]]:

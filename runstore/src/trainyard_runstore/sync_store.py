@@ -36,9 +36,10 @@ from pymongo import MongoClient, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError, WriteError
 
-from trainyard_runstore import layout, liveness, metrics
+from trainyard_runstore import layout, liveness, metrics, rows
 from trainyard_runstore.ladder import Ladder
 from trainyard_runstore.layout import SubStats
+from trainyard_runstore.rows import Row
 from trainyard_runstore.schema import (
     Attempt,
     Checkpoint,
@@ -432,7 +433,7 @@ class RunWriter:
         self._subs: dict[int, list[SubStats]] = {}
         self._bucket_totals: dict[int, SubStats] = {}  # per bucket, so a summary costs O(buckets)
         self._settled: tuple[int, SubStats | None] = (0, None)  # see ``_summary``
-        self._bucket_cache: tuple[int, list[Episode]] | None = None
+        self._bucket_cache: tuple[int, list[Row]] | None = None
         self._open: int | None = None  # the bucket the home document holds (``layout.OPEN``)
         self._resident: set[int] = set()  # layout-3 open buckets in the home collection: moved out on write
         self._last: Episode | None = None
@@ -462,7 +463,7 @@ class RunWriter:
             self._subs.update(layout.open_subs(open_))  # the page may lag behind the open bucket
         if open_:
             self._open = open_["bucket"]
-            self._bucket_cache = (self._open, layout.bucket_episodes(open_, 1, 1 << 62))
+            self._bucket_cache = (self._open, layout.bucket_rows(open_))
         self._checkpoints = [Checkpoint.model_validate(c) for c in (run or {}).get("checkpoint_paths", [])]
         if run and run.get("last_rollout"):
             self._last_rollout = Rollout.model_validate(run["last_rollout"])
@@ -487,34 +488,39 @@ class RunWriter:
         eps = self.store.episodes(self.run_id, max(1, self._last.episode - n + 1), self._last.episode)
         return [bool(e.win) for e in eps if e.win is not None][-n:]
 
-    def _bucket_episodes(self, bucket: int) -> list[Episode]:
+    def _bucket_rows(self, bucket: int) -> list[Row]:
         if self._bucket_cache is not None and self._bucket_cache[0] == bucket:
             return self._bucket_cache[1]
         if self._last is None or bucket > layout.bucket_of(self._last.episode):
             return []  # nothing stored there yet: no read
         if bucket == self._open:
             home = self._home.find_one(layout.HOME_KEY, {layout.OPEN: 1}) or {}
-            return layout.bucket_episodes(home.get(layout.OPEN), 1, 1 << 62)
+            return layout.bucket_rows(home.get(layout.OPEN))
         if bucket in self._resident:
-            return layout.bucket_episodes(self._home.find_one(layout.resident_key(bucket)), 1, 1 << 62)
-        return layout.bucket_episodes(self._buckets.find_one(layout.bucket_key(bucket)), 1, 1 << 62)
+            return layout.bucket_rows(self._home.find_one(layout.resident_key(bucket)))
+        return layout.bucket_rows(self._buckets.find_one(layout.bucket_key(bucket)))
 
-    def write_episodes(self, episodes: list[Episode]) -> None:
+    def write_episodes(self, episodes: Sequence[Episode]) -> None:
         """Upsert episodes (any order, duplicates allowed) and refresh the run summary."""
+        self.write_rows([rows.of(ep) for ep in episodes])
+
+    def write_rows(self, episodes: list[Row]) -> None:
+        """``write_episodes`` for episodes as rows (``rows``: the run logger's form)."""
         if not episodes:
             return
         self._load()
-        by_bucket: dict[int, list[Episode]] = {}
+        by_bucket: dict[int, list[Row]] = {}
         for ep in episodes:
-            by_bucket.setdefault(layout.bucket_of(ep.episode), []).append(ep)
-        merged_by_bucket = {b: layout.merge_episodes(self._bucket_episodes(b), new)
+            by_bucket.setdefault(layout.bucket_of(ep[rows.EPISODE]), []).append(ep)
+        merged_by_bucket = {b: layout.merge_episodes(self._bucket_rows(b), new)
                             for b, new in sorted(by_bucket.items())}
         subs = dict(self._subs)
         subs.update({b: layout.refresh_subs(self._subs.get(b, []), m, by_bucket[b])
                      for b, m in merged_by_bucket.items()})
         newest = max(merged_by_bucket)
-        candidate = max(episodes, key=lambda e: e.episode)
-        last = candidate if self._last is None or candidate.episode >= self._last.episode else self._last
+        candidate = max(episodes, key=rows.number)
+        last = rows.episode(candidate) if self._last is None or candidate[rows.EPISODE] >= self._last.episode \
+            else self._last
         update, totals, new_names, settled = self._summary(episodes, subs, last)
         current = self._open if self._open is not None else (
             layout.bucket_of(self._last.episode) if self._last is not None else newest)
@@ -540,9 +546,9 @@ class RunWriter:
             self.store.update_home(self.run_id, update, pages)
             leaving = set(self._resident) | ({self._open} if moving and self._open is not None else set())
             for bucket in sorted((set(merged_by_bucket) | leaving) - (set() if moving else {new_open})):
-                self._seal(bucket, merged_by_bucket.get(bucket) or self._bucket_episodes(bucket))
+                self._seal(bucket, merged_by_bucket.get(bucket) or self._bucket_rows(bucket))
             if moving:
-                opened = merged_by_bucket.get(new_open) or self._bucket_episodes(new_open)
+                opened = merged_by_bucket.get(new_open) or self._bucket_rows(new_open)
                 self.store.update_home(self.run_id, {"$set": {layout.OPEN: layout.open_doc(
                     new_open, opened, subs.get(new_open, []))}, "$inc": {"version": 1}})
                 merged_by_bucket.setdefault(new_open, opened)
@@ -560,7 +566,7 @@ class RunWriter:
         self._custom_declared |= new_names
         self._refresh_index(update["$set"])
 
-    def _seal(self, bucket: int, episodes: list[Episode]) -> None:
+    def _seal(self, bucket: int, episodes: list[Row]) -> None:
         """Write a bucket episodes no longer append to into the episodes collection."""
         self.store.replace_stamped(self._buckets, self.run_id, layout.bucket_key(bucket),
                                   layout.bucket_doc(bucket, episodes))
@@ -570,9 +576,10 @@ class RunWriter:
         self._load()
         if self._last is not None:
             raise ValueError(f"run {self.run_id} already has episodes; use write_episodes")
-        by_bucket: dict[int, list[Episode]] = {}
-        for ep in episodes:
-            by_bucket.setdefault(layout.bucket_of(ep.episode), []).append(ep)
+        written = [rows.of(ep) for ep in episodes]
+        by_bucket: dict[int, list[Row]] = {}
+        for ep in written:
+            by_bucket.setdefault(layout.bucket_of(ep[rows.EPISODE]), []).append(ep)
         subs = {b: layout.sub_stats(eps) for b, eps in by_bucket.items()}
         docs = [layout.bucket_doc(b, eps) for b, eps in sorted(by_bucket.items())]
         for i in range(0, len(docs), 50):
@@ -581,7 +588,7 @@ class RunWriter:
         for b, v in subs.items():
             pages.setdefault(layout.page_of(b), {})[b] = v
         self._home.insert_many([layout.page_doc(p, v) for p, v in sorted(pages.items())])
-        update, totals, new_names, settled = self._summary(episodes, subs, episodes[-1])
+        update, totals, new_names, settled = self._summary(written, subs, episodes[-1])
         self.store.update_home(self.run_id, update)
         self._subs = subs
         self._last = episodes[-1]
@@ -591,7 +598,7 @@ class RunWriter:
         self._custom_declared |= new_names
         self.sync_index()
 
-    def _summary(self, written: list[Episode], subs: dict[int, list[SubStats]], last: Episode | None
+    def _summary(self, written: list[Row], subs: dict[int, list[SubStats]], last: Episode | None
                  ) -> tuple[dict[str, Any], dict[int, SubStats], set[str], tuple[int, SubStats | None]]:
         """The home update after ``written`` (changed fields only), the new bucket totals, the custom
         metric names declared by it and the new settled fold; nothing changes until the caller's writes
@@ -603,7 +610,7 @@ class RunWriter:
         merges in the same order, so the same sums to the last bit.
         """
         totals = dict(self._bucket_totals)
-        changed = {layout.bucket_of(ep.episode) for ep in written} | (set(subs) - set(totals))
+        changed = {layout.bucket_of(ep[rows.EPISODE]) for ep in written} | (set(subs) - set(totals))
         for b in changed:
             t = layout.total(subs.get(b, []))
             if t is not None:
@@ -619,7 +626,7 @@ class RunWriter:
         fields: dict[str, Any] = {"summary": stats.model_dump()}
         if last is not None:
             fields["last_episode"] = layout.episode_to_doc(last)
-        new_names = {n for ep in written for n in ep.metrics} - self._custom_declared
+        new_names = rows.custom_names(written) - self._custom_declared
         for name in sorted(new_names):  # a custom metric is declared on first use (defaults: float, mean)
             fields[f"metric_specs.{name}"] = metrics.custom(name).model_dump()
         return {"$set": fields, "$inc": {"version": 1}}, totals, new_names, settled

@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from trainyard_client import spill, wal
-from trainyard_runstore import liveness
+from trainyard_runstore import liveness, rows
 from trainyard_runstore.schema import RunStatus, StoredRun, utcnow
 from trainyard_runstore.sync_store import RunStore
 
@@ -50,7 +50,7 @@ def drain_folder(store: RunStore, folder: Path) -> int:
         ops, nxt = log_.read(pos, 5000)
         if ops:
             episodes += spill.apply(store, folder.name, ops, replay=True)
-            newest = max([newest] + [op.payload.episode for op in ops if op.kind == "episode"])
+            newest = max([newest] + [op.payload[rows.EPISODE] for op in ops if op.kind == "episode"])
         if nxt == pos:
             break
         log_.commit(nxt, last_episode=newest)
