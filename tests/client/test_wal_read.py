@@ -44,14 +44,23 @@ def test_what_the_writer_takes_from_memory_is_what_the_file_holds(tmp_path, monk
     log.close()
 
 
-def test_a_writer_far_behind_reads_the_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(wal, "RECENT_LIMIT", 10)  # the database was away: memory kept only the newest lines
+def test_a_writer_far_behind_takes_the_oldest_lines_from_memory_and_the_rest_from_the_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(wal, "RECENT_LIMIT", 10)  # the database was away, or the trainer logs faster than it writes
     log = wal.WriteAheadLog(tmp_path)
     _append(log, 1, 30)
-    assert log._take_recent(log.committed, 100) is None  # noqa: SLF001
-    ops, end = log.read(log.committed, 100)
-    assert end == log.end()
-    assert [op.payload[rows.EPISODE] for op in ops if op.kind == "episode"] == list(range(1, 31))
+    first, end = log.read(log.committed, 100)
+    assert len(first) == 10  # memory kept the oldest lines, which the writer needs first
+    assert _as_records(first) == _as_records(wal.WriteAheadLog(tmp_path, create=False).read(log.committed, 10)[0])
+    log.commit(end)
+    assert log._take_recent(log.committed, 100) is None  # noqa: SLF001 - the newer lines were left to the file
+    rest, rest_end = log.read(end, 100)
+    assert rest_end == log.end()
+    assert [op.payload[rows.EPISODE] for op in first + rest if op.kind == "episode"] == list(range(1, 31))
+    log.commit(rest_end)
+    _append(log, 31, 35)  # once the writer took all it held, memory keeps lines again
+    again, _ = log.read(log.committed, 100)
+    assert log._take_recent(rest_end, 100) is not None  # noqa: SLF001
+    assert [op.payload[rows.EPISODE] for op in again if op.kind == "episode"] == [31, 32, 33, 34, 35]
     log.close()
 
 

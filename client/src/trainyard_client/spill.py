@@ -162,7 +162,7 @@ def apply(store: RunStore, run_id: str, ops: Iterable[Op], *, replay: bool = Fal
     for op in ops:
         if op.kind in ("episode", "rollout"):  # both are idempotent: batched across each other
             (batch if op.kind == "episode" else rollouts).append(op.payload)
-            if len(batch) >= 2000 or len(rollouts) >= 500:
+            if len(batch) >= 10_000 or len(rollouts) >= 500:
                 flush()
             continue
         flush()

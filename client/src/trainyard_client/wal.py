@@ -79,6 +79,7 @@ class WriteAheadLog:
         # This process's lines not yet committed, in order: (start, end, the episode's row or the line's bytes).
         # Plain tuples of plain values: thousands wait here, and the garbage collector stops tracking them.
         self._recent: deque[tuple[int, int, Row | bytes]] = deque()
+        self._recent_full = False  # the memory filled up: nothing is added until the writer took it all
         self._lock_fd: int | None = None
         if create:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -109,9 +110,15 @@ class WriteAheadLog:
             start = self._written
             os.write(self._fd, data)
             self._written += len(data)
+            # The writer is far behind (the database is away, or the trainer logs faster than it writes):
+            # memory keeps the oldest lines, which the writer needs next, and it reads the newer ones from the
+            # file once it took those. Adding resumes only when it took them all, so memory stays contiguous.
             if len(self._recent) >= RECENT_LIMIT:
-                self._recent.popleft()  # the writer is far behind (the database is away): it reads the file
-            self._recent.append((start, self._written, episode if episode is not None else data))
+                self._recent_full = True
+            elif self._recent_full and not self._recent:
+                self._recent_full = False
+            if not self._recent_full:
+                self._recent.append((start, self._written, episode if episode is not None else data))
 
     def end(self) -> Position:
         """The position after everything this process appended so far."""
