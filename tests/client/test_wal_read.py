@@ -17,7 +17,7 @@ def _append(log: wal.WriteAheadLog, first: int, last: int) -> None:
         ep = Episode(episode=n, total_reward=n / 3, steps=n, win=n % 2 == 0, time=utcnow(),
                      metrics={"score": float(n)} if n % 5 == 0 else {})
         op = Op("episode", rows.of(ep))
-        log.append_line(op.to_json(), op.payload)
+        log.append_line((op.to_json() + "\n").encode(), op.payload)
         if n % 7 == 0:  # other ops between the episodes are read back from their lines
             log.append(Op("checkpoint", Checkpoint(episode=n, timestep=n * 10, path=f"/c/{n}.zip", time=utcnow())))
             log.append(Op("status", {"status": "running", "time": utcnow().isoformat()}))

@@ -98,12 +98,12 @@ class WriteAheadLog:
     # ------------------------------------------------------------ any thread (the training thread)
 
     def append(self, op: Op) -> None:
-        self.append_line(op.to_json())
+        self.append_line((op.to_json() + "\n").encode())
 
-    def append_line(self, line: str, episode: Row | None = None) -> None:
-        """Append one line; ``episode``: the row of the validated episode the line holds, which the writer
-        thread then takes from memory instead of parsing the line again (see ``read``)."""
-        data = (line + "\n").encode()
+    def append_line(self, data: bytes, episode: Row | None = None) -> None:
+        """Append one line (``data``: UTF-8 JSON ending in a newline); ``episode``: the row of the validated
+        episode the line holds, which the writer thread then takes from memory instead of parsing the line
+        again (see ``read``)."""
         with self._lock:
             if self._fd is None:
                 raise RuntimeError("write-ahead log is closed")
