@@ -82,3 +82,24 @@ def test_a_fully_written_segment_past_the_roll_size_gives_way_to_a_new_one(tmp_p
     assert [op.payload[rows.EPISODE] for op in rest if op.kind == "episode"] == [31, 32, 33, 34, 35]
     assert wal.read_committed(tmp_path)["segment"] == log.current
     log.close()
+
+
+def test_episode_lines_read_back_as_the_rows_they_were_written_from_and_a_bad_line_is_skipped_alone():
+    """Runs of episode lines are parsed straight into rows (no validation: the logger wrote them from
+    validated episodes); a line that lacks a field or was torn by a kill costs only itself."""
+    import math
+
+    from trainyard_client import spill
+
+    eps = [Episode(episode=1, total_reward=0.5, steps=3, win=True, time=utcnow(), metrics={"b": 2.0, "a": 1.0}),
+           Episode(episode=2, total_reward=math.nan, steps=0, epsilon=math.inf),  # written by the json path
+           Episode(episode=3, total_reward=-2.0, steps=5, timestep=40, win_rate=0.25)]
+    lines = [Op("episode", rows.of(e)).to_json().encode() for e in eps]
+    bad = [b'{"op":"episode","data":{"total_reward":1.0,"steps":1}}',  # no episode number
+           b'{"op":"episode","data":{"episode":9,"total_rew']  # torn
+    ops = spill.parse_lines([lines[0], bad[0], lines[1], bad[1], lines[2]])
+    assert [op.payload[rows.EPISODE] for op in ops] == [1, 2, 3]
+    assert ops[0].payload == rows.of(eps[0]) and ops[2].payload == rows.of(eps[2])
+    back = rows.episode(ops[1].payload)
+    assert math.isnan(back.total_reward) and back.epsilon == math.inf and back.steps == 0
+    assert rows.episode(ops[0].payload).metrics == {"a": 1.0, "b": 2.0}

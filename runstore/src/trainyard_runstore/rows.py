@@ -13,6 +13,7 @@ reader sees is an ``Episode``. The fields come from ``Episode`` itself, so a new
 
 from __future__ import annotations
 
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
@@ -24,8 +25,10 @@ FIELDS: tuple[str, ...] = tuple(Episode.model_fields)
 INDEX = {name: i for i, name in enumerate(FIELDS)}
 EPISODE = INDEX["episode"]
 METRICS = INDEX["metrics"]
+TIME = INDEX["time"]
 number = itemgetter(EPISODE)  # a row's episode number (sort and max keys)
 _FROM_DICT = itemgetter(*FIELDS)
+_REQUIRED = tuple(name for name, f in Episode.model_fields.items() if f.is_required())
 
 
 def of(ep: Episode) -> Row:
@@ -34,6 +37,18 @@ def of(ep: Episode) -> Row:
     if not row[METRICS]:
         return (*row[:METRICS], (), *row[METRICS + 1:])
     return (*row[:METRICS], tuple(sorted(row[METRICS].items())), *row[METRICS + 1:])
+
+
+def from_json(data: dict[str, Any]) -> Row:
+    """The row of an episode as JSON gives back what the run logger wrote from a validated ``Episode``
+    (``time`` as an ISO string). A missing required field raises KeyError; the caller then validates."""
+    for name in _REQUIRED:
+        data[name]  # noqa: B018 - the KeyError is the check
+    values = list(map(data.get, FIELDS))
+    if values[TIME] is not None:
+        values[TIME] = datetime.fromisoformat(values[TIME])
+    values[METRICS] = tuple(sorted(values[METRICS].items())) if values[METRICS] else ()
+    return tuple(values)
 
 
 def episode(row: Row) -> Episode:
