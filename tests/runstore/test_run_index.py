@@ -160,3 +160,47 @@ def test_a_writer_whose_version_was_taken_logs_its_change_under_the_next_one(sto
             await api.close()
 
     asyncio.run(async_side())
+
+
+def test_after_a_few_changes_the_model_reads_only_the_new_log_entries_by_their_id(store, mongo_settings):
+    """FerretDB answers an exact ``_id`` from its primary key but a range by a pass over the whole log
+    (up to a thousand run entries): right after a change, the new entries are read one ``_id`` each.
+    Many changes at once are read with one range; either way the model stays exact without a reload."""
+    from pymongo import AsyncMongoClient, monitoring
+
+    class LogReads(monitoring.CommandListener):
+        def __init__(self):
+            self.filters: list[dict] = []
+
+        def started(self, event):
+            if event.command_name == "find" and event.command["find"] == layout.INDEX_LOG:
+                self.filters.append(event.command["filter"])
+
+        def succeeded(self, event):
+            pass
+
+        def failed(self, event):
+            pass
+
+    seed(store, 3)
+    reads = LogReads()
+
+    async def follow():
+        client = AsyncMongoClient(mongo_settings.uri, event_listeners=[reads], **mongo_settings.client_kwargs())
+        view = run_index.RunIndexView(client[mongo_settings.db_name])
+        await view.refresh()
+        store.set_metadata("Run-000", n=1)
+        store.set_metadata("Run-001", n=2)
+        version = await view.refresh()
+        assert sorted(reads.filters, key=lambda f: f["_id"]) == [{"_id": version - 1}, {"_id": version}]
+        reads.filters.clear()
+        for i in range(run_index._EXACT_READS + 5):  # noqa: SLF001
+            store.set_metadata("Run-002", n=i)
+        await view.refresh()
+        assert reads.filters == [layout.index_log_after(version)]
+        page, _ = view.query({}, "run_id", 3)
+        assert [d["metadata"] for d in page] == [{"n": 1}, {"n": 2}, {"n": run_index._EXACT_READS + 4}]  # noqa: SLF001
+        assert view.reloads == 1
+        await client.close()
+
+    asyncio.run(follow())

@@ -336,6 +336,10 @@ def index_log_after(version: int) -> dict[str, Any]:
     return {"_id": {"$gt": version}}
 
 
+def index_log_key(version: int) -> dict[str, Any]:
+    return {"_id": version}
+
+
 # ---------------------------------------------------------------- per-bucket statistics
 
 

@@ -44,7 +44,7 @@ def from_json(data: dict[str, Any]) -> Row:
     (``time`` as an ISO string). A missing required field raises KeyError; the caller then validates."""
     for name in _REQUIRED:
         data[name]  # noqa: B018 - the KeyError is the check
-    values = list(map(data.get, FIELDS))
+    values: list[Any] = list(map(data.get, FIELDS))
     if values[TIME] is not None:
         values[TIME] = datetime.fromisoformat(values[TIME])
     values[METRICS] = tuple(sorted(values[METRICS].items())) if values[METRICS] else ()

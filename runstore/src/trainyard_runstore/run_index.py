@@ -138,6 +138,10 @@ def _move(ordered: list[dict[str, Any]], old: dict[str, Any] | None, new: dict[s
 
 
 _INCREMENTAL = 50  # more changes at once than this: sort again rather than move each
+# Up to this many new log entries are read one exact ``_id`` each, concurrently: FerretDB v1 answers an
+# exact ``_id`` from SQLite's primary key but a range by a pass over the whole log (up to INDEX_LOG_KEEP
+# documents, each a run's index entry): about 0.8 ms against 4-5 ms right after a change.
+_EXACT_READS = 16
 
 
 class RunIndexView:
@@ -165,9 +169,10 @@ class RunIndexView:
         stored = await self._stored_version()
         if stored == self.version:
             return self.version
+        waited = self._lock.locked()
         async with self._lock:
-            # Again under the lock: a concurrent request may have followed the log meanwhile.
-            stored = await self._stored_version()
+            if waited:  # a concurrent request may have followed the log meanwhile: read again
+                stored = await self._stored_version()
             if self.version < 0 or stored < self.version:  # first use, or the database was replaced
                 await self._reload()
                 return self.version
@@ -175,8 +180,17 @@ class RunIndexView:
                 await self._follow(stored)
         return self.version
 
+    async def _log_after(self, stored: int) -> list[dict[str, Any]]:
+        """The log entries past the model's version, in order (those up to ``stored`` at least)."""
+        log_ = self.db[layout.INDEX_LOG]
+        if stored - self.version <= _EXACT_READS:
+            found = await asyncio.gather(*(log_.find_one(layout.index_log_key(v))
+                                           for v in range(self.version + 1, stored + 1)))
+            return [e for e in found if e is not None]
+        return await log_.find(layout.index_log_after(self.version)).sort("_id", 1).to_list()
+
     async def _follow(self, stored: int) -> None:
-        entries = await self.db[layout.INDEX_LOG].find(layout.index_log_after(self.version)).sort("_id", 1).to_list()
+        entries = await self._log_after(stored)
         start = self.version
         if len(entries) > _INCREMENTAL:
             self._sorted.clear()
