@@ -10,11 +10,13 @@ runs are seeded as index entries (``seed_many_runs``). Prints tables; asserts no
 
 from __future__ import annotations
 
+import random
 import signal
 import statistics
 import sys
 import tempfile
 import time
+from collections import deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,12 +45,32 @@ CROWD_RUNS = 1_000
 CROWD_EPISODES = 1_000
 TARGET_EPISODES = 10_000
 FLUSHES = 300
+T0 = datetime(2026, 12, 1, tzinfo=UTC)
 SAMPLES = 20
 
 
+def trajectory(n: int, first: int = 1) -> list[tuple[float, int, bool, int, float, datetime]]:
+    """(reward, steps, win, timestep, win rate, time) of episodes ``first``.. as a real run has them: noisy
+    rewards, lengths from 20 to 200 steps, wins at about 40 %, the rolling win rate over 100, cumulative
+    timesteps, times some 25 ms apart. Patterned values compress far better than real ones and would
+    flatter every size and speed figure. Seeded by ``first``: the same episodes on every run."""
+    rnd = random.Random(first)
+    recent: deque[bool] = deque(maxlen=100)
+    timestep = (first - 1) * 110
+    out = []
+    for i in range(first, first + n):
+        steps = rnd.randint(20, 200)
+        win = rnd.random() < 0.4
+        recent.append(win)
+        timestep += steps
+        out.append((rnd.gauss(0.4, 2.5), steps, win, timestep, sum(recent) / len(recent),
+                    T0 + timedelta(milliseconds=25 * i + rnd.randint(0, 9))))
+    return out
+
+
 def episodes(n: int, first: int = 1) -> list[Episode]:
-    return [Episode(episode=i, total_reward=float((i * 7919) % 101) - 50, steps=40, win=i % 2 == 0,
-                    timestep=i * 40, win_rate=0.5) for i in range(first, first + n)]
+    return [Episode(episode=i, total_reward=r, steps=s, win=w, timestep=ts, win_rate=wr, time=t)
+            for i, (r, s, w, ts, wr, t) in enumerate(trajectory(n, first), start=first)]
 
 
 def seed_long_run(store: RunStore, run_id: str, n: int) -> None:
@@ -142,11 +164,12 @@ def flush_rate(settings: MongoSettings, tmp: Path, flushes: int = FLUSHES) -> di
 def ingest(settings: MongoSettings, tmp: Path, episodes: int = INGEST_EPISODES) -> dict[str, float]:
     """``episodes`` log_episode calls through ``close()`` (everything in the database): episodes per second,
     and the process's CPU µs per episode (both threads; what a loaded machine does not distort)."""
+    played = trajectory(episodes)  # made before the clock starts: a trainer has its values at hand
     logger = TrainingRunLogger(agent_id="bench", spill_dir=tmp, mongo=settings, flush_interval=0.2)
     logger.start()
     c0, t0 = time.process_time(), time.perf_counter()
-    for i in range(episodes):
-        logger.log_episode(float(i % 50), 40, win=i % 3 == 0, timestep=i * 40)
+    for reward, steps, win, timestep, _, _ in played:
+        logger.log_episode(reward, steps, win=win, timestep=timestep)
     logger.close()
     if logger.episodes_written != episodes:
         raise RuntimeError(f"ingest: {logger.episodes_written} of {episodes} episodes written")
