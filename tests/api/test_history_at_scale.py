@@ -53,6 +53,37 @@ def test_large_answers_are_gzip_compressed(client, store):
         assert int(r.headers.get("content-length", 0) or 0) < len(r.content) or "content-length" not in r.headers
 
 
+def test_the_history_is_strict_json_even_with_a_diverged_reward(client, store):
+    """JSON has no NaN or infinity: a run whose reward diverged still downloads as standard JSON (the
+    value comes as null), with every episode and its time."""
+    import json
+    import math
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+    store.create_run(RunRecord(run_id="nan", agent_id="x"))
+    eps = episodes(1, 5, time=at)
+    eps[2] = eps[2].model_copy(update={"total_reward": math.nan})
+    eps[3] = eps[3].model_copy(update={"total_reward": math.inf})
+    store.writer("nan").write_episodes(eps)
+
+    def strict(token):
+        raise AssertionError(f"not JSON: {token}")
+
+    def get(path, **params):
+        r = client.get(f"/api/training-runs/nan{path}", params=params)
+        assert r.status_code == 200, r.text
+        return json.loads(r.text, parse_constant=strict)
+
+    chunk = get("/history")["chunks"][0]
+    assert chunk["episode"] == [1, 2, 3, 4, 5] and chunk["total_reward"] == [1.0, 2.0, None, None, 5.0]
+    assert {datetime.fromisoformat(t) for t in chunk["time"]} == {at}
+    assert [e.get("total_reward") for e in get("/export", format="json")["episodes"]] == [1.0, 2.0, None, None, 5.0]
+    detail = get("")
+    assert [e["total_reward"] for e in detail["metrics"]["episodes"]] == [1.0, 2.0, None, None, 5.0]
+    assert detail["summary"]["mean_reward"] == pytest.approx(8 / 3)  # over the rewards that are numbers
+
+
 def test_a_custom_metric_is_stored_and_shown_by_detail_history_and_export(client, store):
     store.create_run(RunRecord(run_id="c", agent_id="x"))
     store.writer("c").write_episodes([ep.model_copy(update={"metrics": {"opponent_score": float(ep.episode * 2)}})

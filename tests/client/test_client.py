@@ -61,3 +61,35 @@ def test_the_cartpole_dqn_example_records_epsilon_per_episode(mongo_settings, tm
     epsilons = [e.epsilon for e in episodes]
     assert all(e is not None for e in epsilons)
     assert epsilons[0] > epsilons[-1] and epsilons == sorted(epsilons, reverse=True)  # DQN's schedule decays
+
+
+@pytest.mark.mongo
+def test_a_diverged_run_keeps_recording_its_nan_and_infinite_values(mongo_settings, tmp_path):
+    """Training that diverges reports NaN or infinite rewards and losses. FerretDB drops the connection
+    on a NaN in a document (and refuses an infinity), so the first such value used to stop every later
+    write of the run: the batch was retried for ever. Now all of it lands; statistics leave such values
+    out, the way they leave out a missing value."""
+    import math
+
+    from trainyard_runstore.schema import Rollout
+
+    with start_run("diverged", algorithm="PPO", spill_dir=tmp_path, mongo=mongo_settings, flush_interval=0.05) as run:
+        for i in range(20):
+            reward = {5: math.nan, 7: math.inf}.get(i, float(i))
+            run.log_episode(reward, 10, win=i % 2 == 0, metrics={"loss": math.nan if i % 4 == 0 else 0.5})
+        run.log_rollout(Rollout(rollout=1, timestep=200, value_loss=math.nan, approx_kl=math.inf))
+        run.set_metadata(last_loss=math.nan)
+        assert run.flush(timeout=30)
+        assert (run.episodes_written, run.dead_lettered) == (20, 0)
+    store = RunStore(mongo_settings)
+    doc = store.get_run(run.run_id)
+    assert doc.status == "completed"
+    finite = [float(i) for i in range(20) if i not in (5, 7)]
+    assert doc.summary.episodes == 20 and doc.summary.mean_reward == pytest.approx(sum(finite) / len(finite))
+    assert doc.summary.max_reward == 19.0
+    rewards = [e.total_reward for e in store.episodes(run.run_id)]
+    assert rewards[7] == math.inf and rewards[5] is None  # a NaN reads back as no value
+    assert doc.metadata.model_dump()["last_loss"] == "NaN"  # free-form metadata: JSON's spelling of it
+    writer = store.writer(run.run_id)
+    assert math.isnan(writer.last_rollout().value_loss) and writer.last_rollout().approx_kl == math.inf
+    store.close()

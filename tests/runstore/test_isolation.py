@@ -152,8 +152,10 @@ def test_a_warm_run_list_reads_only_the_index_log_in_a_crowded_database(ferretdb
             store.close()
         results.append(list_and_record(settings, change))
     (e_unchanged, e_changed, e_reloads), (c_unchanged, c_changed, c_reloads) = results
-    # Unchanged: the version only; changed: the version (again under the lock) and the log entries
-    # past it, never the index.
+    # Unchanged: the version only; changed: the version and the log entries past it (one read each),
+    # never the index.
     assert c_unchanged == e_unchanged == [("find", layout.META)]
-    assert c_changed == e_changed == [("find", layout.META), ("find", layout.META), ("find", layout.INDEX_LOG)]
+    new_entries = len(e_changed) - 1
+    assert new_entries >= 1
+    assert c_changed == e_changed == [("find", layout.META)] + [("find", layout.INDEX_LOG)] * new_entries
     assert e_reloads == c_reloads == 1  # the first list only

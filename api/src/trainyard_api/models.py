@@ -33,7 +33,8 @@ class EpisodePoint(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     episode: int
-    total_reward: float
+    total_reward: float | None = Field(default=None, description="null when the trainer reported NaN, which JSON "
+                                       "cannot hold")
     steps: int
     win: bool | None = None
     epsilon: float | None = None

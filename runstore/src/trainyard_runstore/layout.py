@@ -306,6 +306,23 @@ def buckets_between(first: int, last: int) -> range:
     return range(bucket_of(max(first, 1)), bucket_of(max(last, 1)) + 1)
 
 
+_NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
+
+
+def storable(value: Any) -> Any:
+    """``value`` with every NaN and infinity as the string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"``,
+    which the models read back as those floats. FerretDB v1 refuses an infinity (a write error) and
+    drops the connection on a NaN, so one diverged reward or loss stopped every later write of its run
+    (the batch was retried for ever). Packed columns keep such values as they are."""
+    if type(value) is float:
+        return value if math.isfinite(value) else _NON_FINITE.get(value, "NaN")
+    if isinstance(value, dict):
+        return {k: storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    return value
+
+
 def episode_to_doc(ep: Episode) -> dict[str, Any]:
     doc = ep.model_dump(exclude_none=True)
     if not doc.get("metrics"):
@@ -418,9 +435,13 @@ class SubStats:
 def _agg_of(seg: list[Any], nulls: bool = True) -> Agg | None:
     if nulls and None in seg:
         seg = [v for v in seg if v is not None]
+    total = float(sum(seg))
+    if not math.isfinite(total):  # a NaN or an infinity among them: statistics leave them out, like a null
+        seg = [v for v in seg if math.isfinite(v)]
+        total = float(sum(seg))
     if not seg:
         return None
-    return Agg(len(seg), float(sum(seg)), float(min(seg)), float(max(seg)), float(seg[-1]))
+    return Agg(len(seg), total, float(min(seg)), float(max(seg)), float(seg[-1]))
 
 
 def sub_stats(episodes: Iterable[Row]) -> list[SubStats]:
@@ -569,7 +590,7 @@ def summarize(subs: Iterable[SubStats], last: Episode | None) -> RunStats:
     reward = all_.aggs.get("total_reward", Agg())
     wr = all_.aggs.get("win_rate", Agg())
     final_wr = last.win_rate if last is not None else wr.last
-    mean = reward.sum / all_.count
+    mean = reward.sum / reward.n if reward.n else None  # over the rewards that are numbers (not a NaN)
     return RunStats(
         episodes=all_.count,
         timesteps=int(all_.aggs["timestep"].last or 0) if "timestep" in all_.aggs else 0,

@@ -106,6 +106,7 @@ class RunStore:
         attempt = self._fences.get(run_id)
         beat = self._beats.pop(run_id, None) if attempt is not None else None
         coll = layout.home(run_id)
+        update, docs = layout.storable(update), [(key, layout.storable(doc)) for key, doc in docs]
         for _ in range(3):
             if not update and beat is None and not docs:
                 return  # nothing left to write (a heartbeat alone, carried by the revival)
@@ -351,7 +352,7 @@ class RunStore:
         if not games:
             return
         coll = self.db[layout.games_collection(run_id)]
-        docs = {g.n: layout.game_doc(g) for g in games}
+        docs = {g.n: layout.storable(layout.game_doc(g)) for g in games}
         taken: list[int] = []
         try:
             coll.insert_many(list(docs.values()), ordered=False)
@@ -413,7 +414,7 @@ def _record_doc(record: RunRecord) -> dict[str, Any]:
     doc = record.model_dump(mode="python", exclude=set(StoredRun.model_fields) - set(RunRecord.model_fields))
     doc["status"] = record.status.value
     doc["config"] = record.config.model_dump(mode="json")
-    return doc
+    return layout.storable(doc)  # type: ignore[no-any-return]
 
 
 class RunWriter:

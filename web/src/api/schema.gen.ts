@@ -471,8 +471,11 @@ export interface components {
             time?: string | null;
             /** Timestep */
             timestep?: number | null;
-            /** Total Reward */
-            total_reward: number;
+            /**
+             * Total Reward
+             * @description null when the trainer reported NaN, which JSON cannot hold
+             */
+            total_reward?: number | null;
             /**
              * Total Reward Max
              * @description downsampled points only
