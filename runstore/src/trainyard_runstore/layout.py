@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import secrets
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -194,10 +195,12 @@ def resident_doc(bucket: int, episodes: list[Row]) -> dict[str, Any]:
 
 
 OPEN = "open"  # the home document's open bucket (layout 4)
-WITHOUT_OPEN = {OPEN: 0}  # the run document without its open bucket: what every reader of the record reads
+PAGE_STAMPS = "page_stamps"  # the home document's record of each statistics page's stamp, by page _id
+# The run document without its open bucket and page stamps: what every reader of the record reads.
+WITHOUT_OPEN = {OPEN: 0, PAGE_STAMPS: 0}
 # What readers of buckets and pages take from the home collection's documents (the home document's ``open``).
-PARTS_PROJECTION = {f: 1 for f in (OPEN, "bucket", "page", "first_episode", "last_episode", "count", "format",
-                                   "columns", "packed")}
+PARTS_PROJECTION = {f: 1 for f in (OPEN, "bucket", "page", "stamp", "first_episode", "last_episode", "count",
+                                   "format", "columns", "packed")}
 
 
 def with_home(query: dict[str, Any]) -> dict[str, Any]:
@@ -558,10 +561,16 @@ def page_doc(page: int, subs_by_bucket: dict[int, list[SubStats]]) -> dict[str, 
     return {
         **page_key(page),
         "page": page,
+        "stamp": secrets.token_hex(6),  # new with every write: a reader's cached copy is current while it matches
         "format": packing.FORMAT,
         "columns": columns_text(tuple(columns)),
         "packed": Binary(packing.pack_columns(values, tuple(columns))),
     }
+
+
+def page_stamps(docs: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """The home ``$set`` fields that record these statistics pages' stamps (written with the pages)."""
+    return {f"{PAGE_STAMPS}.{doc['_id']}": doc["stamp"] for doc in docs}
 
 
 def page_subs(doc: dict[str, Any] | None) -> dict[int, list[SubStats]]:
@@ -712,7 +721,10 @@ def bucket_raw(doc: dict[str, Any], first: int, last: int) -> tuple[dict[str, st
     return dict(columns), raw
 
 
-def page_raw(doc: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+RawChunk = tuple[dict[str, str], dict[str, Any]]  # (kinds by column, stored arrays by column)
+
+
+def page_raw(doc: dict[str, Any]) -> RawChunk:
     """A statistics page as stored arrays with their kinds (see ``page_doc``)."""
     columns = doc_columns(doc)
     return dict(columns), packing.unpack_raw(doc["packed"], columns)

@@ -544,6 +544,7 @@ class RunWriter:
             pages = [(layout.page_key(page), layout.page_doc(page, {b: v for b, v in subs.items()
                                                                    if layout.page_of(b) == page}))
                      for page in sorted({layout.page_of(b) for b in merged_by_bucket})]
+            fields.update(layout.page_stamps(doc for _, doc in pages))
             self.store.update_home(self.run_id, update, pages)
             leaving = set(self._resident) | ({self._open} if moving and self._open is not None else set())
             for bucket in sorted((set(merged_by_bucket) | leaving) - (set() if moving else {new_open})):
@@ -588,8 +589,10 @@ class RunWriter:
         pages: dict[int, dict[int, list[SubStats]]] = {}
         for b, v in subs.items():
             pages.setdefault(layout.page_of(b), {})[b] = v
-        self._home.insert_many([layout.page_doc(p, v) for p, v in sorted(pages.items())])
+        page_docs = [layout.page_doc(p, v) for p, v in sorted(pages.items())]
+        self._home.insert_many(page_docs)
         update, totals, new_names, settled = self._summary(written, subs, episodes[-1])
+        update["$set"].update(layout.page_stamps(page_docs))
         self.store.update_home(self.run_id, update)
         self._subs = subs
         self._last = episodes[-1]
