@@ -2,10 +2,10 @@
 
 Pure functions only (no I/O); ``sync_store`` and ``async_store`` execute what this module builds.
 
-Layout 2: *per-run collections and a slim run index.* FerretDB v1 (the embedded default) scans a
-whole collection for every operation, even an exact ``_id`` lookup, and uses no secondary index. So
-everything of one run lives in collections of its own, and one run's reads and writes cost the same
-however many other runs the database holds:
+Layout 2: *per-run collections and a slim run index.* FerretDB v1 (the embedded default) answers an
+exact ``_id`` from SQLite's primary key but every other filter, an ``_id`` range included, by a pass
+over the whole collection, and uses no secondary index. So everything of one run lives in collections
+of its own, and one run's reads and writes cost the same however many other runs the database holds:
 
 - ``run.<key>`` (the run's *home*): the full run document (``_id: "run"``) holding the *open* episode
   bucket, the one episodes are being appended to (layout 4, below), its statistics pages (``p00000``...)
