@@ -106,7 +106,8 @@ def test_a_write_issues_the_same_operations_in_a_crowded_database(ferretdb, monk
     crowd(s, 8)
     s.close()
     assert write_and_record(empty, "mine") == write_and_record(crowded, "mine")
-    assert read_and_record(empty, "mine") == read_and_record(crowded, "mine")
+    # Reads of a few buckets go out concurrently (one exact _id each), so their order may vary: the same ones.
+    assert sorted(read_and_record(empty, "mine")) == sorted(read_and_record(crowded, "mine"))
 
 
 def list_and_record(settings, change) -> tuple[list[tuple[str, str]], list[tuple[str, str]], int]:

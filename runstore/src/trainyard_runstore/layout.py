@@ -373,15 +373,6 @@ class Agg:
     max: float = -math.inf
     last: float | None = None
 
-    def add(self, v: float) -> None:
-        self.n += 1
-        self.sum += v
-        if v < self.min:
-            self.min = v
-        if v > self.max:
-            self.max = v
-        self.last = v
-
     def merge(self, other: Agg) -> None:
         if not other.n:
             return
@@ -409,16 +400,6 @@ class SubStats:
     last: int
     count: int = 0
     aggs: dict[str, Agg] = field(default_factory=dict)
-
-    def add(self, ep: Episode) -> None:
-        self.first = min(self.first, ep.episode)
-        self.last = max(self.last, ep.episode)
-        self.count += 1
-        for name, v in ep.values().items():
-            agg = self.aggs.get(name)
-            if agg is None:
-                agg = self.aggs[name] = Agg()
-            agg.add(float(v))
 
     def merge(self, other: SubStats) -> None:
         self.first = min(self.first, other.first)
@@ -670,15 +651,8 @@ RUN_PROJECTION = {"_id": 1, **{k: 1 for k in INDEX_FIELDS}}
 
 
 def bucket_episodes(doc: dict[str, Any] | None, first: int, last: int) -> list[Episode]:
-    if not doc:
-        return []
-    out = []
-    for row in packing.unpack(doc["packed"], doc_columns(doc)):
-        if first <= row["episode"] <= last:
-            custom = {k: row.pop(k) for k in list(row) if k not in Episode.model_fields}
-            row["metrics"] = {k: v for k, v in custom.items() if v is not None}
-            out.append(Episode.model_construct(**row))
-    return out
+    """Episodes ``first``..``last`` of a stored bucket."""
+    return [rows.episode(row) for row in bucket_rows(doc) if first <= row[rows.EPISODE] <= last]
 
 
 def bucket_rows(doc: dict[str, Any] | None) -> list[Row]:

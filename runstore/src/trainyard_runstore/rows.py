@@ -31,12 +31,14 @@ _FROM_DICT = itemgetter(*FIELDS)
 _REQUIRED = tuple(name for name, f in Episode.model_fields.items() if f.is_required())
 
 
+def _pairs(metrics: dict[str, float] | None) -> tuple[tuple[str, float], ...]:
+    return tuple(sorted(metrics.items())) if metrics else ()
+
+
 def of(ep: Episode) -> Row:
     """The row of a validated episode."""
     row: Row = _FROM_DICT(ep.__dict__)
-    if not row[METRICS]:
-        return (*row[:METRICS], (), *row[METRICS + 1:])
-    return (*row[:METRICS], tuple(sorted(row[METRICS].items())), *row[METRICS + 1:])
+    return (*row[:METRICS], _pairs(row[METRICS]), *row[METRICS + 1:])
 
 
 def from_json(data: dict[str, Any]) -> Row:
@@ -47,7 +49,7 @@ def from_json(data: dict[str, Any]) -> Row:
     values: list[Any] = list(map(data.get, FIELDS))
     if values[TIME] is not None:
         values[TIME] = datetime.fromisoformat(values[TIME])
-    values[METRICS] = tuple(sorted(values[METRICS].items())) if values[METRICS] else ()
+    values[METRICS] = _pairs(values[METRICS])
     return tuple(values)
 
 
